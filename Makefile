@@ -1,0 +1,141 @@
+# anydns — one plain Makefile.
+#
+#   make            release build (-O2) of the library and programs
+#   make asan       the same with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test       installs dependencies, builds both, runs every test
+#   make fuzz       runs each libFuzzer target for FUZZ_SECONDS
+#   make demo       the multi-PoP lab (see README.md)
+#
+# Objects go to build/<variant>/ mirroring the source tree; header
+# dependencies are tracked automatically (-MMD).
+
+CC      ?= cc
+CLANG   ?= clang
+PKGS    := libzscanner liburcu
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CSTD    := -std=c17 -D_GNU_SOURCE
+WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-missing-field-initializers
+CFLAGS_COMMON := $(CSTD) $(WARN) -Isrc -MMD -MP $(PKG_CFLAGS)
+LIBS    := $(PKG_LIBS) -lpthread
+
+CFLAGS_release := -O2 -g
+LDFLAGS_release :=
+CFLAGS_asan := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+               -fno-sanitize-recover=all
+LDFLAGS_asan := -fsanitize=address,undefined
+
+# Modules, lowest first; each builds into its own archive and the daemon's
+# library is all of them. A unit test test_<module>_<file>.c links exactly
+# its module and the ones below it (deps_<module>).
+MODULES := lib dns zone answer
+deps_lib    := lib
+deps_dns    := dns lib
+deps_zone   := zone dns lib
+deps_answer := answer zone dns lib
+LIB_DIRS := $(addprefix src/,$(MODULES))
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+mod_srcs = $(wildcard src/$(1)/*.c)
+mod_archives = $(foreach m,$(deps_$(2)),build/$(1)/libmod-$(m).a)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_NAMES := $(basename $(notdir $(UNIT_SRCS)))
+UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+unit_module = $(word 2,$(subst _, ,$(1)))
+
+PROGS := anydns-engine-serve
+PROG_SRCS_anydns-engine-serve := tests/conformance/engine_serve.c
+
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(basename $(notdir $(FUZZ_SRCS)))
+FUZZ_SECONDS ?= 600
+
+.PHONY: all release asan test unit fuzz fuzz-build demo clean install-deps lint
+
+all: release
+
+# --- one set of rules per variant ------------------------------------------
+define module_rule
+build/$(1)/libmod-$(2).a: $$(patsubst %.c,build/$(1)/%.o,$$(call mod_srcs,$(2)))
+	@mkdir -p $$(@D)
+	rm -f $$@
+	ar rcs $$@ $$^
+endef
+
+define unit_rule
+build/$(1)/tests/unit/$(2): build/$(1)/tests/unit/$(2).o $$(patsubst %.c,build/$(1)/%.o,$$(UNIT_HELPERS)) $$(call mod_archives,$(1),$$(call unit_module,$(2)))
+	$$(CC) $$(LDFLAGS_$(1)) -o $$@ $$^ $$(LIBS) -lcmocka
+endef
+
+define variant_rules
+build/$(1)/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_COMMON) $$(CFLAGS_$(1)) -c $$< -o $$@
+
+build/$(1)/libanydns.a: $$(patsubst %.c,build/$(1)/%.o,$$(LIB_SRCS))
+	@mkdir -p $$(@D)
+	rm -f $$@
+	ar rcs $$@ $$^
+
+$$(foreach m,$$(MODULES),$$(eval $$(call module_rule,$(1),$$(m))))
+
+$$(foreach t,$$(UNIT_NAMES),$$(eval $$(call unit_rule,$(1),$$(t))))
+
+build/$(1)/bin/anydns-engine-serve: build/$(1)/tests/conformance/engine_serve.o build/$(1)/libanydns.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS_$(1)) -o $$@ $$^ $$(LIBS)
+
+# Fuzz targets built as plain programs that replay a corpus (no fuzzer).
+build/$(1)/fuzz-replay/%: build/$(1)/tests/fuzz/%.o build/$(1)/tests/fuzz/replay_main.o build/$(1)/libanydns.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS_$(1)) -o $$@ $$^ $$(LIBS)
+
+$(1): build/$(1)/libanydns.a \
+	$$(addprefix build/$(1)/bin/,$$(PROGS)) \
+	$$(addprefix build/$(1)/tests/unit/,$$(UNIT_NAMES)) \
+	$$(addprefix build/$(1)/fuzz-replay/,$$(FUZZ_NAMES))
+endef
+
+$(eval $(call variant_rules,release))
+$(eval $(call variant_rules,asan))
+
+# --- libFuzzer builds (clang) -----------------------------------------------
+FUZZ_CFLAGS := $(CSTD) -Wall -Wextra -Werror -Isrc $(PKG_CFLAGS) -O1 -g \
+               -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard src/*/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LIBS)
+
+fuzz-build: $(addprefix build/fuzz/,$(FUZZ_NAMES))
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_NAMES); do \
+		corpus=tests/fuzz/corpus/$${t#fuzz_}; \
+		work=build/fuzz/corpus-$${t#fuzz_}; mkdir -p $$work; \
+		echo "== $$t for $(FUZZ_SECONDS)s"; \
+		build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$$work $$corpus || exit 1; \
+	done
+
+# --- tests --------------------------------------------------------------------
+install-deps:
+	@scripts/install-deps
+
+test: install-deps
+	$(MAKE) release asan
+	@python3 tests/run-all.py
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--std=c11 --inline-suppr -Isrc $(LIB_DIRS)
+
+demo: install-deps
+	@echo "make demo: the multi-PoP lab is not built yet (issue: The anycast lab)."
+	@exit 1
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

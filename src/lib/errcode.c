@@ -1,0 +1,37 @@
+/*
+ * Messages for the project-wide error codes of errcode.h.
+ */
+#include <string.h>
+
+#include "lib/errcode.h"
+
+static const char *const own_messages[] = {
+	[ANYDNS_EMALF - ANYDNS_ERRBASE] = "malformed data",
+	[ANYDNS_ETRUNC - ANYDNS_ERRBASE] = "data truncated",
+	[ANYDNS_ETRAIL - ANYDNS_ERRBASE] = "trailing data",
+	[ANYDNS_ELABEL - ANYDNS_ERRBASE] = "label too long",
+	[ANYDNS_ENAME - ANYDNS_ERRBASE] = "name too long",
+	[ANYDNS_ECOMPR - ANYDNS_ERRBASE] = "bad compression pointer",
+	[ANYDNS_ESPACE - ANYDNS_ERRBASE] = "not enough space",
+	[ANYDNS_EDROP - ANYDNS_ERRBASE] = "message dropped",
+	[ANYDNS_ESYNTAX - ANYDNS_ERRBASE] = "syntax error",
+	[ANYDNS_EZONE - ANYDNS_ERRBASE] = "zone check failed",
+	[ANYDNS_ENOSOA - ANYDNS_ERRBASE] = "no SOA at the zone apex",
+	[ANYDNS_EOUTZONE - ANYDNS_ERRBASE] = "record outside the zone",
+	[ANYDNS_ECONFIG - ANYDNS_ERRBASE] = "invalid configuration",
+};
+
+const char *anydns_strerror(int code)
+{
+	if (code == 0)
+		return "success";
+	if (code <= ANYDNS_ERRBASE && code < 0) {
+		if (code >= ANYDNS_ERRLAST)
+			return "unknown error";
+		const char *m = own_messages[code - ANYDNS_ERRBASE];
+		return m != NULL ? m : "unknown error";
+	}
+	if (code < 0)
+		return strerror(-code);
+	return "unknown error";
+}

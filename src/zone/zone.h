@@ -1,0 +1,242 @@
+/*
+ * src/zone — the zone model: immutable in-memory zones built from master
+ * files (libzscanner) or record streams, their semantic checks, and the set
+ * of served zones published to readers as one RCU snapshot.
+ *
+ * Implements: RFC 1035 §5 (master files, via libzscanner: $ORIGIN, $TTL,
+ * $INCLUDE, $GENERATE), RFC 3597 (unknown types), RFC 1034 §4.2.1 and
+ * RFC 2181 §6 (SOA and NS at the apex, zone cuts, glue), RFC 2181 §10.1
+ * (CNAME alone at its name), RFC 2181 §5.2 (one TTL per RRset), RFC 6672
+ * §2.4 (no data below a DNAME, no CNAME beside it), RFC 4592 (wildcards and
+ * empty non-terminals), RFC 4034 §6.1 (canonical order).
+ *
+ * A zone is immutable once built: every node, name and RDATA lives in the
+ * zone's own arena and is freed with it. Readers on worker threads reach
+ * zones only through a zone_set snapshot taken under rcu_read_lock().
+ */
+#ifndef ANYDNS_ZONE_ZONE_H
+#define ANYDNS_ZONE_ZONE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "dns/dns.h"
+#include "lib/arena.h"
+
+/*
+ * An RRset. rdata holds count records, each as a 2-octet length in network
+ * order followed by that many octets of uncompressed wire RDATA; records
+ * are in canonical RDATA order without duplicates.
+ */
+struct zone_rrset {
+	uint16_t type;
+	uint16_t count;
+	uint32_t ttl;
+	const uint8_t *rdata;
+};
+
+/* Iterates over the records of an RRset. */
+struct zone_rr_iter {
+	const uint8_t *pos;
+	uint16_t left;
+};
+
+static inline void zone_rr_iter_init(struct zone_rr_iter *it,
+				     const struct zone_rrset *rs)
+{
+	it->pos = rs->rdata;
+	it->left = rs->count;
+}
+
+/* Next record's RDATA and length; false when done. */
+static inline bool zone_rr_next(struct zone_rr_iter *it, const uint8_t **rdata,
+				uint16_t *len)
+{
+	if (it->left == 0)
+		return false;
+	*len = (uint16_t)((it->pos[0] << 8) | it->pos[1]);
+	*rdata = it->pos + 2;
+	it->pos += 2 + *len;
+	it->left--;
+	return true;
+}
+
+enum zone_node_flag {
+	ZONE_NODE_APEX = 1 << 0,	/* the zone apex */
+	ZONE_NODE_DELEG = 1 << 1,	/* a zone cut: NS below the apex */
+	ZONE_NODE_NONAUTH = 1 << 2,	/* strictly below a zone cut (glue) */
+	ZONE_NODE_DNAME = 1 << 3,	/* owns a DNAME RRset */
+	ZONE_NODE_CNAME = 1 << 4,	/* owns a CNAME RRset */
+	ZONE_NODE_WILDCARD = 1 << 5,	/* first label is "*" */
+};
+
+/*
+ * A name in the zone: one with records, or an empty non-terminal (no
+ * RRsets, but descendants), which exists for the answer algorithm (RFC 4592
+ * §2.2.2). Every node but the apex has its parent in the zone.
+ */
+struct zone_node {
+	const uint8_t *name;		/* lowercase wire name */
+	const struct zone_node *parent;	/* NULL at the apex */
+	const struct zone_node *wildcard;	/* child "*" or NULL */
+	const struct zone_rrset *rrsets;	/* sorted by type */
+	uint32_t index;			/* position in canonical order */
+	uint16_t rrset_count;
+	uint16_t flags;			/* enum zone_node_flag */
+	uint8_t name_len;
+	uint8_t labels;			/* dns_name_labels(name) */
+};
+
+struct zone {
+	const uint8_t *apex_name;	/* lowercase wire name */
+	size_t apex_len;
+	char name_str[DNS_NAME_STRLEN];	/* presentation form, for logs */
+	const struct zone_node *apex;
+	const struct zone_rrset *soa;
+	uint32_t serial;
+
+	const struct zone_node *const *nodes;	/* canonical order */
+	size_t node_count;
+	size_t rr_count;
+
+	/* Exact-match index: open addressing over node pointers. */
+	const struct zone_node **table;
+	size_t table_mask;
+
+	char *source;			/* file it was loaded from, or NULL */
+	time_t loaded_at;
+	unsigned refs;			/* zone sets holding it (control thread) */
+	struct arena arena;
+};
+
+/* The RRset of type at node, or NULL. */
+const struct zone_rrset *zone_node_rrset(const struct zone_node *node,
+					 uint16_t type);
+
+/* The node named by lname (lowercase wire name of length len), or NULL. */
+const struct zone_node *zone_find(const struct zone *z, const uint8_t *lname,
+				  size_t len);
+
+/*
+ * The deepest node that is lname or an ancestor of it (the closest encloser
+ * of RFC 4592 §3.3.1, empty non-terminals included). lname must be at or
+ * below the apex. Never NULL for such a name.
+ */
+const struct zone_node *zone_closest_encloser(const struct zone *z,
+					      const uint8_t *lname);
+
+/* The node before node in canonical order, wrapping around to the last
+ * (for NSEC). */
+const struct zone_node *zone_node_prev(const struct zone *z,
+				       const struct zone_node *node);
+
+/* ---- Building ------------------------------------------------------------
+ * A builder collects records in any order, then zone_builder_finish() runs
+ * the semantic checks and freezes an immutable zone. Used by the file
+ * loader and, later, by zone transfers.
+ */
+struct zone_builder;
+
+/*
+ * Problems are reported through this callback as they are found, with the
+ * file and line of the record at fault (file NULL and line 0 when the input
+ * has no lines, as in a transfer). is_error false means a warning.
+ */
+typedef void (*zone_report_fn)(void *arg, const char *file, unsigned long line,
+			       bool is_error, const char *msg);
+
+/* origin: the apex, a wire name (copied). NULL on out of memory. */
+struct zone_builder *zone_builder_new(const uint8_t *origin,
+				      zone_report_fn report, void *arg);
+
+/*
+ * Adds one record (class IN). Out-of-zone owners and malformed RDATA are
+ * reported and counted as errors; a duplicate record is dropped silently;
+ * a TTL that differs within an RRset is reported as a warning and the
+ * first TTL kept. Returns 0, or ANYDNS_ENOMEM (the builder is then unusable).
+ */
+int zone_builder_add(struct zone_builder *b, const uint8_t *owner,
+		     uint16_t type, uint32_t ttl, const uint8_t *rdata,
+		     uint16_t rdlen, const char *file, unsigned long line);
+
+/*
+ * Runs the semantic checks and, if neither they nor any earlier add found
+ * an error, builds the zone into *out (owned by the caller: zone_free()).
+ * Always frees the builder. Returns 0, ANYDNS_EZONE, ANYDNS_ENOSOA or
+ * ANYDNS_ENOMEM.
+ */
+int zone_builder_finish(struct zone_builder *b, struct zone **out);
+
+/* Frees a builder that will not be finished. */
+void zone_builder_free(struct zone_builder *b);
+
+/*
+ * Loads a master file for origin (a wire name) with libzscanner. Every
+ * problem is logged as "file:line: message" naming the zone; the first
+ * error is also copied to errbuf (if not NULL). Nothing is half-loaded: on
+ * any error *out is untouched and ANYDNS_ESYNTAX, ANYDNS_EZONE,
+ * ANYDNS_ENOSOA, ANYDNS_ENOENT or ANYDNS_ENOMEM is returned.
+ */
+int zone_load_file(const uint8_t *origin, const char *path, struct zone **out,
+		   char *errbuf, size_t errlen);
+
+/* Frees a zone that no zone set holds. */
+void zone_free(struct zone *z);
+
+/* ---- Zone sets and snapshots ---------------------------------------------
+ * A zone set is the immutable collection of served zones that workers read.
+ * The control thread builds a new set (sharing unchanged zones by
+ * reference), publishes it with one pointer swap and frees the old one
+ * after an RCU grace period.
+ */
+struct zone_set {
+	size_t count;
+	struct zone **zones;		/* sorted by canonical apex order */
+	struct zone **table;		/* apex hash index */
+	size_t table_mask;
+};
+
+/*
+ * A new set holding the n zones given: each gains a reference (zone->refs
+ * counts the sets holding a zone; a zone is freed with the last set that
+ * holds it, and a zone no set holds is freed by whoever built it). Two
+ * zones with the same apex are ANYDNS_EEXIST. Returns 0 or an error; on
+ * error no reference is taken. *out is owned by the caller.
+ */
+int zone_set_new(struct zone *const *zones, size_t n, struct zone_set **out);
+
+/* Drops the set's references (freeing zones that reach zero) and the set.
+ * Only on the control thread, after readers are gone. */
+void zone_set_free(struct zone_set *set);
+
+/* The zone whose apex is the longest suffix of lname, or NULL. */
+const struct zone *zone_set_find(const struct zone_set *set,
+				 const uint8_t *lname);
+
+/* The zone with exactly this apex, or NULL. */
+struct zone *zone_set_get(const struct zone_set *set, const uint8_t *lapex);
+
+/*
+ * The published snapshot slot. Readers (worker threads registered with
+ * liburcu) call zone_snapshot_read() between rcu_read_lock() and
+ * rcu_read_unlock(); the control thread alone calls publish.
+ */
+struct zone_snapshot {
+	struct zone_set *current;
+};
+
+/* Starts with an empty set. Returns 0 or ANYDNS_ENOMEM. */
+int zone_snapshot_init(struct zone_snapshot *snap);
+
+const struct zone_set *zone_snapshot_read(const struct zone_snapshot *snap);
+
+/* Swaps in next (taking ownership), waits for readers of the old set to
+ * finish, frees it. */
+void zone_snapshot_publish(struct zone_snapshot *snap, struct zone_set *next);
+
+/* Frees the current set; no reader may remain. */
+void zone_snapshot_destroy(struct zone_snapshot *snap);
+
+#endif
