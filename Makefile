@@ -125,7 +125,7 @@ install-deps:
 
 test: install-deps
 	$(MAKE) release asan
-	@python3 tests/run-all.py
+	@/usr/bin/python3 tests/run-all.py
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

@@ -39,7 +39,7 @@ int log_level_from_str(const char *s)
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-	if (level > threshold)
+	if (level > threshold || level < LOG_LVL_ERR)
 		return;
 	char line[2048];
 	struct timespec ts;

@@ -7,6 +7,7 @@
 #define ANYDNS_LIB_LOG_H
 
 enum log_level {
+	LOG_LVL_SILENT = -1,	/* threshold only: print nothing */
 	LOG_LVL_ERR = 0,
 	LOG_LVL_WARN,
 	LOG_LVL_NOTICE,

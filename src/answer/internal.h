@@ -1,0 +1,41 @@
+/*
+ * State shared by the files of src/answer while one response is built;
+ * not part of the module's public door (answer.h).
+ */
+#ifndef ANYDNS_ANSWER_INTERNAL_H
+#define ANYDNS_ANSWER_INTERNAL_H
+
+#include "answer/answer.h"
+
+#define ANSWER_ADDL_MAX 64	/* targets noted for the additional section */
+#define ANSWER_CHAIN_MAX 16	/* CNAME/DNAME steps followed in one zone */
+
+struct answer_ctx {
+	const struct answer_conf *conf;
+	const struct dns_query *q;
+	struct dns_writer w;
+	uint16_t flags;		/* response header flags being built */
+	uint16_t rcode;		/* 12-bit RCODE */
+	bool truncated;
+
+	/* Names whose A/AAAA go to the additional section (into RDATA). */
+	const uint8_t *addl[ANSWER_ADDL_MAX];
+	unsigned addl_n;
+	const struct zone_node *referral_cut;	/* set by a referral */
+
+	/* The CNAME/DNAME chain: names visited, and the next one. */
+	const uint8_t *chain[ANSWER_CHAIN_MAX];
+	unsigned chain_n;
+	const uint8_t *next;
+	uint8_t synth[ANSWER_CHAIN_MAX][DNS_NAME_MAXLEN];	/* DNAME results */
+	unsigned synth_n;
+};
+
+/* Answers a class IN QUERY from zones into ctx (answer.c). */
+void answer_in_zone(struct answer_ctx *ctx, const struct zone_set *zones);
+
+/* Writes rs whole under owner into sec, or nothing (ANYDNS_ESPACE). */
+int answer_put_rrset(struct answer_ctx *ctx, enum dns_section sec,
+		     const uint8_t *owner, const struct zone_rrset *rs);
+
+#endif
