@@ -11,7 +11,7 @@
 
 CC      ?= cc
 CLANG   ?= clang
-PKGS    := libzscanner liburcu
+PKGS    := libzscanner liburcu yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -30,11 +30,13 @@ LDFLAGS_asan := -fsanitize=address,undefined
 # Modules, lowest first; each builds into its own archive and the daemon's
 # library is all of them. A unit test test_<module>_<file>.c links exactly
 # its module and the ones below it (deps_<module>).
-MODULES := lib dns zone answer
+MODULES := lib conf dns zone answer server
 deps_lib    := lib
+deps_conf   := conf dns lib
 deps_dns    := dns lib
 deps_zone   := zone dns lib
 deps_answer := answer zone dns lib
+deps_server := server answer zone dns lib
 LIB_DIRS := $(addprefix src/,$(MODULES))
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 mod_srcs = $(wildcard src/$(1)/*.c)
@@ -83,7 +85,7 @@ $$(foreach m,$$(MODULES),$$(eval $$(call module_rule,$(1),$$(m))))
 
 $$(foreach t,$$(UNIT_NAMES),$$(eval $$(call unit_rule,$(1),$$(t))))
 
-build/$(1)/bin/anydns-engine-serve: build/$(1)/tests/conformance/engine_serve.o build/$(1)/libanydns.a
+build/$(1)/bin/anydns-engine-serve: build/$(1)/tests/conformance/engine_serve.o $$(call mod_archives,$(1),answer)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS_$(1)) -o $$@ $$^ $$(LIBS)
 

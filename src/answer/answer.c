@@ -70,8 +70,8 @@ static bool put_required(struct answer_ctx *ctx, enum dns_section sec,
 }
 
 /* Remembers names whose address records belong in the additional section
- * (RFC 1035 §3.3.9, §3.3.11; RFC 2782): the NS, MX and SRV targets of an
- * RRset just written. */
+ * (RFC 1035 §3.3.9, §3.3.11; RFC 2782; RFC 9460 §4.1): the NS, MX, SRV,
+ * SVCB and HTTPS targets of an RRset just written. */
 static void note_additional(struct answer_ctx *ctx, const struct zone_rrset *rs)
 {
 	size_t skip;
@@ -80,6 +80,8 @@ static void note_additional(struct answer_ctx *ctx, const struct zone_rrset *rs)
 		skip = 0;
 		break;
 	case DNS_TYPE_MX:
+	case DNS_TYPE_SVCB:
+	case DNS_TYPE_HTTPS:
 		skip = 2;
 		break;
 	case DNS_TYPE_SRV:
@@ -93,9 +95,13 @@ static void note_additional(struct answer_ctx *ctx, const struct zone_rrset *rs)
 	const uint8_t *rdata;
 	uint16_t len;
 	while (zone_rr_next(&it, &rdata, &len)) {
-		if (len <= skip || ctx->addl_n == ANSWER_ADDL_MAX)
+		/* A root target names no host (RFC 7505, RFC 9460 §2.5). */
+		if (len <= skip || rdata[skip] == 0 ||
+		    ctx->addl_n == ANSWER_ADDL_MAX)
 			continue;
-		ctx->addl[ctx->addl_n++] = rdata + skip;
+		ctx->addl[ctx->addl_n].name = rdata + skip;
+		ctx->addl[ctx->addl_n].type = rs->type;
+		ctx->addl_n++;
 	}
 }
 
@@ -125,6 +131,13 @@ static const struct zone_node *topmost_cut(const struct zone_node *node)
 	return cut;
 }
 
+/* A zone carries DNSSEC data when its apex has signatures (RFC 4035 §2);
+ * DNSSEC records are added to answers only for such zones. */
+static bool zone_is_signed(const struct zone *z)
+{
+	return zone_node_rrset(z->apex, DNS_TYPE_RRSIG) != NULL;
+}
+
 /* A referral: the cut's NS in authority, and its glue. Not authoritative. */
 static enum lookup_state put_referral(struct answer_ctx *ctx,
 				      const struct zone_node *cut)
@@ -132,7 +145,7 @@ static enum lookup_state put_referral(struct answer_ctx *ctx,
 	const struct zone_rrset *ns = zone_node_rrset(cut, DNS_TYPE_NS);
 	if (!put_required(ctx, DNS_SECTION_AUTHORITY, cut->name, ns))
 		return LOOKUP_STOP;
-	if (ctx->q->edns_do) {
+	if (ctx->q->edns_do && zone_is_signed(ctx->zone)) {
 		const struct zone_rrset *ds = zone_node_rrset(cut, DNS_TYPE_DS);
 		if (ds != NULL &&
 		    !put_required(ctx, DNS_SECTION_AUTHORITY, cut->name, ds))
@@ -143,24 +156,11 @@ static enum lookup_state put_referral(struct answer_ctx *ctx,
 	return LOOKUP_DELEG;
 }
 
-/* RFC 8482 §4.1: answer ANY with one RRset of the name instead of all. */
+/* RFC 8482 §4.1: ANY is answered with one RRset of the name instead of
+ * all of them: the one of the lowest type, as Knot DNS picks. */
 static const struct zone_rrset *any_pick(const struct zone_node *node)
 {
-	if (node->rrset_count == 0)
-		return NULL;
-	/* Prefer the records a client most likely wanted; the order is
-	 * fixed so answers are stable. */
-	static const uint16_t prefer[] = { DNS_TYPE_A, DNS_TYPE_AAAA,
-		DNS_TYPE_CNAME, DNS_TYPE_MX, DNS_TYPE_NS, DNS_TYPE_SOA };
-	for (size_t i = 0; i < sizeof(prefer) / sizeof(prefer[0]); i++) {
-		const struct zone_rrset *rs = zone_node_rrset(node, prefer[i]);
-		if (rs != NULL)
-			return rs;
-	}
-	for (uint16_t i = 0; i < node->rrset_count; i++)
-		if (node->rrsets[i].type != DNS_TYPE_RRSIG)
-			return &node->rrsets[i];
-	return NULL;
+	return node->rrset_count > 0 ? &node->rrsets[0] : NULL;
 }
 
 /*
@@ -189,7 +189,11 @@ static enum lookup_state answer_at_node(struct answer_ctx *ctx,
 		note_additional(ctx, rs);
 		return LOOKUP_HIT;
 	}
-	if (node->flags & ZONE_NODE_CNAME) {
+	/* RFC 4035 §3.1.x: RRSIG is data of the name itself, not of an
+	 * alias target. */
+	if ((node->flags & ZONE_NODE_CNAME) && qtype != DNS_TYPE_RRSIG) {
+		if (ctx->chain_end)
+			return LOOKUP_HIT;
 		rs = zone_node_rrset(node, DNS_TYPE_CNAME);
 		if (!put_required(ctx, DNS_SECTION_ANSWER, owner, rs))
 			return LOOKUP_STOP;
@@ -208,6 +212,8 @@ static enum lookup_state answer_dname(struct answer_ctx *ctx,
 				      const struct zone_node *dnode,
 				      const uint8_t *owner, size_t owner_len)
 {
+	if (ctx->chain_end)
+		return LOOKUP_HIT;
 	const struct zone_rrset *dname = zone_node_rrset(dnode, DNS_TYPE_DNAME);
 	if (!put_required(ctx, DNS_SECTION_ANSWER, dnode->name, dname))
 		return LOOKUP_STOP;
@@ -272,31 +278,49 @@ static bool chain_seen(const struct answer_ctx *ctx, const uint8_t *name)
 	return false;
 }
 
-/* Writes the additional section: address records of noted targets that
- * live in the zone. Glue inside the delegated domain must fit (RFC 9471
- * §3); anything else is left out when it does not. */
+/* The node whose data answers for lname: the name itself, or the wildcard
+ * that covers it in authoritative data (RFC 4592 §3.3.1). */
+static const struct zone_node *find_covering(const struct zone *z,
+					     const uint8_t *lname, size_t len)
+{
+	const struct zone_node *node = zone_find(z, lname, len);
+	if (node != NULL)
+		return node;
+	const struct zone_node *ce = zone_closest_encloser(z, lname);
+	if (ce->wildcard == NULL ||
+	    (ce->flags & (ZONE_NODE_DELEG | ZONE_NODE_NONAUTH)))
+		return NULL;
+	return ce->wildcard;
+}
+
+/* Writes the additional section: address records of the noted targets that
+ * the zone holds (and a SVCB/HTTPS target's own RRset of that type, RFC
+ * 9460 §4.1). Glue inside the delegated domain must fit (RFC 9471 §3);
+ * anything else is left out when it does not. */
 static void put_additional(struct answer_ctx *ctx, const struct zone *z)
 {
-	static const uint16_t addr_types[] = { DNS_TYPE_A, DNS_TYPE_AAAA };
 	for (unsigned i = 0; i < ctx->addl_n; i++) {
-		const uint8_t *target = ctx->addl[i];
+		const uint8_t *target = ctx->addl[i].name;
 		if (!dns_name_is_subdomain(target, z->apex_name))
 			continue;
 		bool dup = false;
 		for (unsigned j = 0; j < i && !dup; j++)
-			dup = dns_name_equal(ctx->addl[j], target);
+			dup = dns_name_equal(ctx->addl[j].name, target);
 		if (dup)
 			continue;
 		uint8_t lname[DNS_NAME_MAXLEN];
 		size_t len = dns_name_copy_lower(lname, target);
-		const struct zone_node *node = zone_find(z, lname, len);
+		const struct zone_node *node = find_covering(z, lname, len);
 		if (node == NULL)
 			continue;
 		bool in_domain = ctx->referral_cut != NULL &&
 			dns_name_is_subdomain(lname, ctx->referral_cut->name);
-		for (size_t t = 0; t < 2; t++) {
-			const struct zone_rrset *rs =
-				zone_node_rrset(node, addr_types[t]);
+		uint16_t types[3] = { DNS_TYPE_A, DNS_TYPE_AAAA, 0 };
+		if (ctx->addl[i].type == DNS_TYPE_SVCB ||
+		    ctx->addl[i].type == DNS_TYPE_HTTPS)
+			types[2] = ctx->addl[i].type;
+		for (size_t t = 0; t < 3 && types[t] != 0; t++) {
+			const struct zone_rrset *rs = zone_node_rrset(node, types[t]);
 			if (rs == NULL)
 				continue;
 			if (answer_put_rrset(ctx, DNS_SECTION_ADDITIONAL,
@@ -332,14 +356,24 @@ void answer_in_zone(struct answer_ctx *ctx, const struct zone_set *zones)
 	const struct zone *z = select_zone(zones, ctx->q);
 	if (z == NULL) {
 		ctx->rcode = DNS_RCODE_REFUSED;
+		ctx->not_authoritative = true;
 		return;
 	}
 	ctx->flags |= DNS_FLAG_AA;
 
+	ctx->zone = z;
+	if (ctx->q->qtype == DNS_TYPE_SOA) {
+		/* RFC 7314 §3: a primary reports the SOA EXPIRE field. */
+		uint16_t len = wire_get_u16(z->soa->rdata);
+		ctx->expire = wire_get_u32(z->soa->rdata + 2 + len - 8);
+		ctx->expire_set = true;
+	}
+
 	const uint8_t *owner = ctx->q->qname;
 	enum lookup_state st = LOOKUP_STOP;
-	for (unsigned step = 0; step < ANSWER_CHAIN_MAX; step++) {
+	for (unsigned step = 0; step <= ANSWER_CHAIN_MAX; step++) {
 		ctx->chain[ctx->chain_n++] = owner;
+		ctx->chain_end = step == ANSWER_CHAIN_MAX;
 		st = lookup(ctx, z, owner, step == 0);
 		if (st != LOOKUP_FOLLOW)
 			break;
@@ -347,7 +381,7 @@ void answer_in_zone(struct answer_ctx *ctx, const struct zone_set *zones)
 		/* A CNAME chain continues only inside this zone (as Knot DNS
 		 * does): the client resolves what lies outside. */
 		if (!dns_name_is_subdomain(owner, z->apex_name) ||
-		    chain_seen(ctx, owner) || step + 1 == ANSWER_CHAIN_MAX) {
+		    chain_seen(ctx, owner)) {
 			st = LOOKUP_HIT;
 			break;
 		}

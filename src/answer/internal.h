@@ -8,27 +8,41 @@
 #include "answer/answer.h"
 
 #define ANSWER_ADDL_MAX 64	/* targets noted for the additional section */
-#define ANSWER_CHAIN_MAX 16	/* CNAME/DNAME steps followed in one zone */
+/* CNAME/DNAME records followed in one zone: the target of the last one is
+ * still answered if it holds data, a longer chain is left for the client to
+ * continue (the same shape as Knot DNS's). */
+#define ANSWER_CHAIN_MAX 5
 
 struct answer_ctx {
 	const struct answer_conf *conf;
 	const struct dns_query *q;
+	const struct zone *zone;	/* the zone answering, once chosen */
 	struct dns_writer w;
 	uint16_t flags;		/* response header flags being built */
 	uint16_t rcode;		/* 12-bit RCODE */
 	bool truncated;
 
-	/* Names whose A/AAAA go to the additional section (into RDATA). */
-	const uint8_t *addl[ANSWER_ADDL_MAX];
+	/* Names whose A/AAAA go to the additional section (into RDATA),
+	 * with the type of the record that named them. */
+	struct {
+		const uint8_t *name;
+		uint16_t type;
+	} addl[ANSWER_ADDL_MAX];
 	unsigned addl_n;
 	const struct zone_node *referral_cut;	/* set by a referral */
 
 	/* The CNAME/DNAME chain: names visited, and the next one. */
-	const uint8_t *chain[ANSWER_CHAIN_MAX];
+	const uint8_t *chain[ANSWER_CHAIN_MAX + 1];
 	unsigned chain_n;
+	bool chain_end;		/* this step may not add another alias */
 	const uint8_t *next;
 	uint8_t synth[ANSWER_CHAIN_MAX][DNS_NAME_MAXLEN];	/* DNAME results */
 	unsigned synth_n;
+
+	/* EDNS data decided while answering. */
+	bool not_authoritative;	/* REFUSED for want of a zone: EDE 20 */
+	bool expire_set;	/* SOA EXPIRE for the EDNS EXPIRE option */
+	uint32_t expire;
 };
 
 /* Answers a class IN QUERY from zones into ctx (answer.c). */

@@ -65,49 +65,43 @@ static void answer_chaos(struct answer_ctx *ctx)
 	else if (dns_name_equal(q->qname_lower, ch_version_server) ||
 		 dns_name_equal(q->qname_lower, ch_version_bind))
 		text = ctx->conf->version;
-	if (text == NULL ||
-	    (q->qtype != DNS_TYPE_TXT && q->qtype != DNS_TYPE_ANY)) {
+	if (text == NULL || q->qtype != DNS_TYPE_TXT) {
 		ctx->rcode = DNS_RCODE_REFUSED;
 		return;
 	}
 	uint8_t rdata[1024];
 	size_t len = txt_rdata(rdata, sizeof(rdata), text);
-	ctx->flags |= DNS_FLAG_AA;
+	/* Not AA: this is not zone data (Knot DNS and BIND agree). */
 	if (dns_writer_rr(&ctx->w, DNS_SECTION_ANSWER, q->qname, DNS_TYPE_TXT,
 			  DNS_CLASS_CH, 0, rdata, (uint16_t)len) != 0)
 		ctx->truncated = true;
 }
 
-/* Answers a well-formed message with a question. */
+/* Answers a well-formed QUERY. */
 static void answer_question(struct answer_ctx *ctx, const struct zone_set *zones,
 			    enum answer_transport transport)
 {
 	const struct dns_query *q = ctx->q;
-	if (q->opcode != DNS_OPCODE_QUERY) {
-		ctx->rcode = DNS_RCODE_NOTIMP;
-		return;
-	}
 	switch (q->qtype) {
-	case DNS_TYPE_AXFR:
-	case DNS_TYPE_IXFR:
-		/* Transfers are served by src/xfr over TCP only. */
-		ctx->rcode = transport == ANSWER_UDP ? DNS_RCODE_FORMERR :
-						       DNS_RCODE_REFUSED;
-		return;
-	case DNS_TYPE_OPT:
-	case DNS_TYPE_TSIG:
-	case DNS_TYPE_TKEY:
-		ctx->rcode = DNS_RCODE_FORMERR;
-		return;
-	case DNS_TYPE_MAILA:
-	case DNS_TYPE_MAILB:
+	case 0:
+		/* Type 0 is reserved (RFC 6895 §3.1). */
 		ctx->rcode = DNS_RCODE_NOTIMP;
+		return;
+	case DNS_TYPE_AXFR:
+		/* RFC 5936 §4.2: AXFR is TCP only. Transfers themselves are
+		 * served by src/xfr; one that reaches here is not allowed. */
+		ctx->rcode = transport == ANSWER_UDP ? DNS_RCODE_NOTIMP :
+						       DNS_RCODE_NOTAUTH;
+		return;
+	case DNS_TYPE_IXFR:
+		ctx->rcode = DNS_RCODE_NOTAUTH;
 		return;
 	default:
 		break;
 	}
 	switch (q->qclass) {
 	case DNS_CLASS_IN:
+	case DNS_CLASS_ANY:	/* our zones are all class IN */
 		answer_in_zone(ctx, zones);
 		break;
 	case DNS_CLASS_CH:
@@ -117,6 +111,46 @@ static void answer_question(struct answer_ctx *ctx, const struct zone_set *zones
 		ctx->rcode = DNS_RCODE_REFUSED;
 		break;
 	}
+}
+
+/*
+ * The TSIG record of a query signed with a key we do not have: RFC 8945
+ * §5.2.2 answers NOTAUTH with an unsigned TSIG (§5.3.2) that names the key
+ * and algorithm, echoes the time, and carries error BADKEY and no MAC.
+ * Returns the RDATA length written into rdata, or 0 if the TSIG is broken.
+ */
+static size_t tsig_badkey(const struct dns_query *q, uint8_t *key,
+			  uint8_t *rdata, size_t cap)
+{
+	struct wire_ctx c;
+	size_t klen, alen;
+	uint8_t alg[DNS_NAME_MAXLEN];
+	wire_init(&c, q->wire, q->wire_len);
+	wire_seek(&c, q->tsig_offset);
+	dns_name_read(&c, key, &klen);
+	wire_skip(&c, 10);	/* type, class, TTL, RDLENGTH */
+	dns_name_read(&c, alg, &alen);
+	const uint8_t *time_fudge = wire_take(&c, 8);	/* time 48, fudge 16 */
+	wire_skip(&c, wire_read_u16(&c));		/* MAC */
+	uint16_t orig_id = wire_read_u16(&c);
+	if (c.err != 0 || alen + 16 > cap)
+		return 0;
+	struct wire_wctx w;
+	wire_winit(&w, rdata, cap);
+	wire_write(&w, alg, alen);
+	wire_write(&w, time_fudge, 8);
+	wire_write_u16(&w, 0);			/* MAC size */
+	wire_write_u16(&w, orig_id);
+	wire_write_u16(&w, DNS_TSIG_BADKEY);
+	wire_write_u16(&w, 0);			/* other len */
+	return w.err ? 0 : wire_wlen(&w);
+}
+
+/* Opcodes with a meaning for us; others get NOTIMP (RFC 1035 §4.1.1). */
+static bool opcode_known(uint8_t opcode)
+{
+	return opcode == DNS_OPCODE_QUERY || opcode == DNS_OPCODE_NOTIFY ||
+	       opcode == DNS_OPCODE_UPDATE;
 }
 
 void answer_query(const struct answer_conf *conf, const struct zone_set *zones,
@@ -131,17 +165,32 @@ void answer_query(const struct answer_conf *conf, const struct zone_set *zones,
 	struct answer_ctx ctx;
 	ctx.conf = conf;
 	ctx.q = q;
+	ctx.zone = NULL;
 	ctx.rcode = DNS_RCODE_NOERROR;
 	ctx.truncated = false;
 	ctx.addl_n = 0;
 	ctx.referral_cut = NULL;
 	ctx.chain_n = 0;
+	ctx.chain_end = false;
 	ctx.next = NULL;
 	ctx.synth_n = 0;
+	ctx.not_authoritative = false;
+	ctx.expire_set = false;
+	ctx.expire = 0;
+	/* RD is copied (RFC 1035 §4.1.1); CD means nothing to an
+	 * authoritative server and is not echoed, as Knot DNS does. */
 	ctx.flags = DNS_FLAG_QR | (uint16_t)(q->opcode << 11) |
-		    (q->flags & (DNS_FLAG_RD | DNS_FLAG_CD));
-	bool edns = parse_rc == 0 && q->has_edns;
+		    (q->flags & DNS_FLAG_RD);
+	/* An OPT that parsed is answered with one even when something else
+	 * in the message is malformed (RFC 6891 §7). */
+	bool edns = q->has_edns;
 	dns_writer_init(&ctx.w, out, response_limit(conf, q, edns, transport, out_cap));
+
+	/* A TSIG we cannot verify: we hold no keys yet (src/xfr will). */
+	uint8_t tsig_key[DNS_NAME_MAXLEN], tsig_rdata[DNS_NAME_MAXLEN + 16];
+	size_t tsig_len = 0;
+	if (parse_rc == 0 && q->tsig_offset != 0)
+		tsig_len = tsig_badkey(q, tsig_key, tsig_rdata, sizeof(tsig_rdata));
 
 	struct dns_opt_out opt = {
 		.payload = conf->udp_max_payload,
@@ -156,27 +205,52 @@ void answer_query(const struct answer_conf *conf, const struct zone_set *zones,
 		opt.keepalive = true;
 		opt.keepalive_timeout = conf->tcp_keepalive;
 	}
-	if (edns && dns_writer_reserve(&ctx.w, dns_opt_size(&opt)) != 0)
+	/* Room for the OPT, its optional EXPIRE and EDE, and a TSIG. */
+	size_t reserve = edns ? dns_opt_size(&opt) + 2 * 8 : 0;
+	if (tsig_len > 0)
+		reserve += dns_name_len(tsig_key) + 10 + tsig_len;
+	if (dns_writer_reserve(&ctx.w, reserve) != 0) {
 		edns = false;
+		tsig_len = 0;
+	}
 
 	if (q->has_question &&
 	    dns_writer_question(&ctx.w, q->qname, q->qtype, q->qclass) != 0) {
 		/* Cannot happen with a valid question and >= 512 octets. */
 		ctx.rcode = DNS_RCODE_SERVFAIL;
+	} else if (!opcode_known(q->opcode)) {
+		ctx.rcode = DNS_RCODE_NOTIMP;
 	} else if (parse_rc != 0) {
 		ctx.rcode = DNS_RCODE_FORMERR;
 	} else if (edns && q->edns_version > 0) {
 		ctx.rcode = DNS_RCODE_BADVERS;
+	} else if (tsig_len > 0) {
+		ctx.rcode = DNS_RCODE_NOTAUTH;
+	} else if (q->opcode != DNS_OPCODE_QUERY) {
+		/* NOTIFY and UPDATE from nobody we accept them from. */
+		ctx.rcode = DNS_RCODE_NOTAUTH;
 	} else {
 		answer_question(&ctx, zones, transport);
 	}
 
+	dns_writer_reserve(&ctx.w, 0);
 	if (edns) {
-		dns_writer_reserve(&ctx.w, 0);
 		opt.ext_rcode = (uint8_t)(ctx.rcode >> 4);
+		if (ctx.expire_set && q->edns_expire) {
+			opt.expire = true;
+			opt.expire_value = ctx.expire;
+		}
+		if (ctx.not_authoritative) {
+			opt.ede = true;
+			opt.ede_code = DNS_EDE_NOT_AUTHORITATIVE;
+		}
 		if (dns_writer_opt(&ctx.w, &opt) != 0)
 			ctx.truncated = true;
 	}
+	if (tsig_len > 0 &&
+	    dns_writer_rr(&ctx.w, DNS_SECTION_ADDITIONAL, tsig_key, DNS_TYPE_TSIG,
+			  DNS_CLASS_ANY, 0, tsig_rdata, (uint16_t)tsig_len) != 0)
+		ctx.truncated = true;
 	if (ctx.truncated)
 		ctx.flags |= DNS_FLAG_TC;
 	ctx.flags |= ctx.rcode & 0xf;

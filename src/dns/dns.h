@@ -160,7 +160,22 @@ enum dns_section {
 /* EDNS option codes we act on (RFC 6891 registry). */
 enum dns_edns_option {
 	DNS_EDNS_NSID = 3,
+	DNS_EDNS_EXPIRE = 9,		/* RFC 7314 */
 	DNS_EDNS_TCP_KEEPALIVE = 11,
+	DNS_EDNS_EDE = 15,		/* RFC 8914 */
+};
+
+/* TSIG error codes (RFC 8945 §3). */
+enum dns_tsig_error {
+	DNS_TSIG_BADSIG = 16,
+	DNS_TSIG_BADKEY = 17,
+	DNS_TSIG_BADTIME = 18,
+	DNS_TSIG_BADTRUNC = 22,
+};
+
+/* Extended DNS Error info-codes we send (RFC 8914 §4). */
+enum dns_ede_code {
+	DNS_EDE_NOT_AUTHORITATIVE = 20,
 };
 
 /* ---- Names -------------------------------------------------------------
@@ -307,6 +322,7 @@ struct dns_query {
 	bool edns_do;		/* DNSSEC OK */
 	bool edns_nsid;		/* NSID requested (RFC 5001) */
 	bool edns_keepalive;	/* edns-tcp-keepalive present (RFC 7828) */
+	bool edns_expire;	/* EDNS EXPIRE present (RFC 7314) */
 
 	size_t tsig_offset;	/* offset of a TSIG RR, 0 if none */
 };
@@ -387,6 +403,10 @@ struct dns_opt_out {
 	uint16_t nsid_len;
 	bool keepalive;		/* add edns-tcp-keepalive */
 	uint16_t keepalive_timeout;	/* units of 100 ms */
+	bool expire;		/* add EDNS EXPIRE (RFC 7314) */
+	uint32_t expire_value;	/* seconds */
+	bool ede;		/* add an Extended DNS Error (RFC 8914) */
+	uint16_t ede_code;	/* enum dns_ede_code */
 };
 
 /* Octets an OPT record with these options takes. */

@@ -37,6 +37,10 @@ static int parse_edns_options(struct dns_query *q, const uint8_t *rdata,
 				return ANYDNS_EMALF;
 			q->edns_keepalive = true;
 			break;
+		case DNS_EDNS_EXPIRE:
+			/* RFC 7314 §2: empty in a query; data is ignored. */
+			q->edns_expire = true;
+			break;
 		default:		/* RFC 6891 §6.1.2: ignore the unknown */
 			break;
 		}
@@ -127,6 +131,7 @@ int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
 	q->edns_do = false;
 	q->edns_nsid = false;
 	q->edns_keepalive = false;
+	q->edns_expire = false;
 	q->tsig_offset = 0;
 
 	if (len < DNS_HEADER_LEN)

@@ -300,6 +300,10 @@ size_t dns_opt_size(const struct dns_opt_out *opt)
 		n += OPTION_HEADER_LEN + (size_t)opt->nsid_len;
 	if (opt->keepalive)
 		n += OPTION_HEADER_LEN + 2;
+	if (opt->expire)
+		n += OPTION_HEADER_LEN + 4;
+	if (opt->ede)
+		n += OPTION_HEADER_LEN + 2;
 	return n;
 }
 
@@ -335,6 +339,19 @@ int dns_writer_opt(struct dns_writer *w, const struct dns_opt_out *opt)
 		wire_put_u16(p, DNS_EDNS_TCP_KEEPALIVE);
 		wire_put_u16(p + 2, 2);
 		wire_put_u16(p + 4, opt->keepalive_timeout);
+		p += OPTION_HEADER_LEN + 2;
+	}
+	if (opt->expire) {
+		wire_put_u16(p, DNS_EDNS_EXPIRE);
+		wire_put_u16(p + 2, 4);
+		wire_put_u32(p + 4, opt->expire_value);
+		p += OPTION_HEADER_LEN + 4;
+	}
+	if (opt->ede) {
+		/* RFC 8914 §2: INFO-CODE, and no EXTRA-TEXT. */
+		wire_put_u16(p, DNS_EDNS_EDE);
+		wire_put_u16(p + 2, 2);
+		wire_put_u16(p + 4, opt->ede_code);
 	}
 	w->len += n;
 	if (w->len > w->limit) {
