@@ -214,9 +214,17 @@ static enum lookup_state answer_dname(struct answer_ctx *ctx,
 {
 	if (ctx->chain_end)
 		return LOOKUP_HIT;
+	/* A DNAME met again in the chain is written once; each step still
+	 * gets its own synthesized CNAME (the chain limit ends a loop). */
+	bool written = false;
+	for (unsigned i = 0; i < ctx->dname_n && !written; i++)
+		written = ctx->dnames[i] == dnode;
 	const struct zone_rrset *dname = zone_node_rrset(dnode, DNS_TYPE_DNAME);
-	if (!put_required(ctx, DNS_SECTION_ANSWER, dnode->name, dname))
-		return LOOKUP_STOP;
+	if (!written) {
+		ctx->dnames[ctx->dname_n++] = dnode;
+		if (!put_required(ctx, DNS_SECTION_ANSWER, dnode->name, dname))
+			return LOOKUP_STOP;
+	}
 	uint16_t tlen = wire_get_u16(dname->rdata);
 	const uint8_t *target = dname->rdata + 2;
 	size_t prefix = owner_len - dnode->name_len;

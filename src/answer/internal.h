@@ -38,6 +38,8 @@ struct answer_ctx {
 	const uint8_t *next;
 	uint8_t synth[ANSWER_CHAIN_MAX][DNS_NAME_MAXLEN];	/* DNAME results */
 	unsigned synth_n;
+	const struct zone_node *dnames[ANSWER_CHAIN_MAX];	/* DNAMEs used */
+	unsigned dname_n;
 
 	/* EDNS data decided while answering. */
 	bool not_authoritative;	/* REFUSED for want of a zone: EDE 20 */

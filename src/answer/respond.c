@@ -174,6 +174,7 @@ void answer_query(const struct answer_conf *conf, const struct zone_set *zones,
 	ctx.chain_end = false;
 	ctx.next = NULL;
 	ctx.synth_n = 0;
+	ctx.dname_n = 0;
 	ctx.not_authoritative = false;
 	ctx.expire_set = false;
 	ctx.expire = 0;
@@ -205,8 +206,12 @@ void answer_query(const struct answer_conf *conf, const struct zone_set *zones,
 		opt.keepalive = true;
 		opt.keepalive_timeout = conf->tcp_keepalive;
 	}
-	/* Room for the OPT, its optional EXPIRE and EDE, and a TSIG. */
-	size_t reserve = edns ? dns_opt_size(&opt) + 2 * 8 : 0;
+	/* Room for the OPT (with EXPIRE if it may come) and a TSIG. An EDE
+	 * goes only into REFUSED answers, which have room to spare. */
+	if (edns && q->edns_expire && q->qtype == DNS_TYPE_SOA)
+		opt.expire = true;
+	size_t reserve = edns ? dns_opt_size(&opt) : 0;
+	opt.expire = false;
 	if (tsig_len > 0)
 		reserve += dns_name_len(tsig_key) + 10 + tsig_len;
 	if (dns_writer_reserve(&ctx.w, reserve) != 0) {

@@ -95,8 +95,14 @@ static int parse_records(struct wire_ctx *c, struct dns_query *q)
 			return ANYDNS_EMALF;
 
 		if (type == DNS_TYPE_OPT) {
-			/* RFC 6891 §6.1.1: one, in additional, owned by root. */
-			if (!additional || !root || q->has_edns)
+			/* RFC 6891 §6.1.1: one, in additional, owned by root.
+			 * With two, neither is the message's OPT: the FORMERR
+			 * goes without one (as Knot DNS answers). */
+			if (additional && q->has_edns) {
+				q->has_edns = false;
+				return ANYDNS_EMALF;
+			}
+			if (!additional || !root)
 				return ANYDNS_EMALF;
 			int ret = parse_opt(q, rclass, ttl, rdata, rdlen);
 			if (ret != 0)

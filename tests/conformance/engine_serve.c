@@ -149,6 +149,10 @@ static bool serve_tcp(struct tcp_conn *c, const struct answer_conf *conf,
 		struct answer_result res;
 		answer_packet(conf, zones, c->in + 2, mlen, ANSWER_TCP, out + 2,
 			      DNS_MSG_MAXLEN, &res);
+		/* A message too short to be one ends the connection (RFC 7766
+		 * §6.2.4 leaves it to the server; Knot DNS closes too). */
+		if (mlen < DNS_HEADER_LEN)
+			return false;
 		if (res.len > 0) {
 			wire_put_u16(out, (uint16_t)res.len);
 			/* Test tool: a blocking write is good enough. */
