@@ -25,13 +25,12 @@ const char *anydns_strerror(int code)
 {
 	if (code == 0)
 		return "success";
-	if (code <= ANYDNS_ERRBASE && code < 0) {
-		if (code >= ANYDNS_ERRLAST)
-			return "unknown error";
+	/* Own codes count up from ANYDNS_ERRBASE towards ANYDNS_ERRLAST. */
+	if (code >= ANYDNS_ERRBASE && code < ANYDNS_ERRLAST) {
 		const char *m = own_messages[code - ANYDNS_ERRBASE];
 		return m != NULL ? m : "unknown error";
 	}
-	if (code < 0)
+	if (code < 0 && code > -4096)	/* the errno range */
 		return strerror(-code);
 	return "unknown error";
 }

@@ -1,8 +1,8 @@
 /*
  * One project-wide error enum. Every function that can fail returns 0 or one
  * of these negative codes; system errors keep their errno value (negated) so
- * strerror-style messages stay exact, protocol and data errors have their own
- * codes below -10000. anydns_strerror() names each one.
+ * strerror-style messages stay exact; protocol and data errors have their own
+ * codes from -10000 up (far from any errno). anydns_strerror() names each.
  */
 #ifndef ANYDNS_LIB_ERRCODE_H
 #define ANYDNS_LIB_ERRCODE_H

@@ -1,0 +1,139 @@
+/*
+ * src/conf — the daemon's configuration: a YAML file read into a typed
+ * struct conf. One schema table (src/conf/schema.c) names every option with
+ * its type, default, bounds, validator and description; the loader, its
+ * error messages, the normalised output of conf_print() (`anydnsd -n`) and
+ * the reference in docs/configuration.md all come from that table.
+ *
+ * Adding an option: a field in the struct below and one row in the table.
+ * The struct is written by hand so the daemon reads plain typed fields; the
+ * table knows each field's offset.
+ *
+ * Ownership: conf_load() fills a struct conf that owns every string, list
+ * and zone in it; conf_free() releases them all. Nothing here is shared,
+ * so a loaded config is read-only data a reload can build beside the old
+ * one and swap in.
+ */
+#ifndef ANYDNS_CONF_CONF_H
+#define ANYDNS_CONF_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "dns/dns.h"
+#include "lib/log.h"
+
+/* The release this source tree builds; the default server.version is
+ * "anydns " ANYDNS_VERSION. Overridable with -DANYDNS_VERSION=... */
+#ifndef ANYDNS_VERSION
+#define ANYDNS_VERSION "0.1.0"
+#endif
+
+/* An IP address with a port, ready for bind(). len 0: not set. */
+struct conf_addr {
+	struct sockaddr_storage ss;	/* AF_INET or AF_INET6; port inside */
+	socklen_t len;
+};
+
+struct conf_server {
+	char *identity;		/* id.server / hostname.bind; "": disabled */
+	char *version;		/* version.server / version.bind; "": disabled */
+	char *nsid;		/* NSID option data (RFC 5001); "": disabled */
+	struct conf_addr *listen;	/* where to serve DNS, ports resolved */
+	size_t listen_count;
+	uint16_t port;		/* port of listen entries written without one */
+	uint32_t workers;	/* DNS worker threads; 0: one per CPU */
+	uint16_t udp_max_payload;	/* octets, 512..4096 */
+	uint32_t tcp_max_clients;
+	uint32_t tcp_max_per_client;
+	uint32_t tcp_idle_timeout_ms;
+	uint32_t tcp_keepalive_ms;	/* advertised (RFC 7828); 0: not sent */
+	char *user;		/* drop privileges to it after binding; NULL: stay */
+	char *pidfile;		/* NULL: none */
+};
+
+struct conf_control {
+	char *socket;		/* path of the control socket */
+};
+
+struct conf_http {
+	struct conf_addr listen;	/* /metrics; len 0: no HTTP listener */
+};
+
+struct conf_log {
+	enum log_level level;
+};
+
+struct conf_zone {
+	uint8_t name[DNS_NAME_MAXLEN];	/* wire form, as written (case kept) */
+	char *file;		/* master file; absolute when loaded from a file */
+};
+
+struct conf {
+	char *file;		/* absolute path of the file loaded; NULL if none */
+	struct conf_server server;
+	struct conf_control control;
+	struct conf_http http;
+	struct conf_log log;
+	struct conf_zone *zones;	/* in file order, names unique */
+	size_t zones_count;
+};
+
+/*
+ * Reads and validates the file at path. All or nothing: on success *conf
+ * is filled (the caller frees it with conf_free()); on failure *conf is not
+ * touched and errbuf gets one line "file:line:column: message" (or
+ * "file: message" when the file cannot be read). Relative paths inside the
+ * file are resolved against the directory of the file.
+ * Returns 0, ANYDNS_ECONFIG (bad content), ANYDNS_ENOMEM, or a negated
+ * errno when the file cannot be read.
+ */
+int conf_load(const char *path, struct conf *conf, char *errbuf,
+	      size_t errlen);
+
+/*
+ * The same for a configuration held in memory (the fuzz target, tests).
+ * name is used in error messages; relative paths are resolved against
+ * basedir, or kept as written when basedir is NULL. conf->file stays NULL.
+ */
+int conf_load_buffer(const char *data, size_t len, const char *name,
+		     const char *basedir, struct conf *conf, char *errbuf,
+		     size_t errlen);
+
+/* Frees everything conf owns and zeroes it; a zeroed conf is fine too. */
+void conf_free(struct conf *conf);
+
+/*
+ * Writes every option with its effective value, in table order, without
+ * comments. conf_load() of the output gives a conf that conf_equal() finds
+ * equal to this one.
+ */
+void conf_print(FILE *f, const struct conf *conf);
+
+/* True when every option has the same value in a and b (file ignored). */
+bool conf_equal(const struct conf *a, const struct conf *b);
+
+/* Writes the configuration reference (docs/configuration.md) in Markdown. */
+void conf_doc_markdown(FILE *f);
+
+/*
+ * What the answer layer needs, as plain values, for the daemon to copy
+ * into its struct answer_conf (conf sits below answer and does not know
+ * it). Pointers point into conf and live as long as it does.
+ */
+struct conf_answer_values {
+	const char *identity;	/* NULL: disabled */
+	const char *version;	/* NULL: disabled */
+	const uint8_t *nsid;	/* NULL: no NSID */
+	uint16_t nsid_len;
+	uint16_t udp_max_payload;
+	uint16_t tcp_keepalive;	/* units of 100 ms; 0: not advertised */
+};
+
+void conf_answer_values(const struct conf *conf,
+			struct conf_answer_values *out);
+
+#endif

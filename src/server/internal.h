@@ -1,0 +1,236 @@
+/*
+ * What the files of src/server share and nothing else sees: the server and
+ * worker structures, the epoll tags, the per-worker UDP batch and TCP
+ * connection state, and the inline counter updates of the query path.
+ * Layout matters here: a worker is aligned to 64 octets and its counters
+ * open it, so no two workers (and nothing the reader of the counters
+ * writes) share a cache line on the hot path.
+ */
+#ifndef ANYDNS_SERVER_INTERNAL_H
+#define ANYDNS_SERVER_INTERNAL_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/uio.h>
+
+#include "server/server.h"
+
+#define SERVER_CACHELINE 64
+#define SERVER_MAX_WORKERS 1024
+#define SERVER_MAX_BATCH 1024
+#define SERVER_EPOLL_EVENTS 64
+/* Full UDP batches served per readiness before looking at other sockets:
+ * bounds how long TCP and the stop event wait under a UDP flood. */
+#define SERVER_UDP_ROUNDS 8
+/* Connections accepted per readiness of one listening socket. */
+#define SERVER_ACCEPT_BURST 64
+/* Output gathered before one send(): room for the answers so far plus one
+ * more of the largest size, which answer_query() needs over TCP. */
+#define SERVER_TCP_TX_CAP (2 * (2 + DNS_MSG_MAXLEN))
+/* Buffers for output a slow reader left unsent, per worker: beyond this a
+ * connection that backs up is closed rather than buffered (memory bound:
+ * this times SERVER_TCP_TX_CAP). */
+#define SERVER_TCP_BACKLOG_MAX 256
+/* Per-client connection counters shared by all workers (power of two). */
+#define SERVER_CLIENT_SLOTS 65536
+/* Closed connections kept for reuse per worker beyond those in use. */
+#define SERVER_CONN_SPARE 256
+
+/* What an epoll event's data.ptr points to starts with this tag. */
+enum server_ev_kind {
+	SERVER_EV_STOP = 1,
+	SERVER_EV_UDP,
+	SERVER_EV_LISTEN,
+	SERVER_EV_CONN,
+};
+
+struct server_ev_tag {
+	uint8_t kind;		/* enum server_ev_kind */
+	uint8_t transport;	/* enum server_transport */
+};
+
+/* A socket of a worker: UDP or TCP listening, for one listen address. */
+struct server_sock {
+	struct server_ev_tag tag;
+	int fd;
+};
+
+union server_addr {
+	struct sockaddr sa;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+};
+
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message. */
+union server_cmsg {
+	struct cmsghdr align;
+	uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+};
+
+/* One worker's UDP batch: slot i of every array belongs to message i. */
+struct server_udp_batch {
+	unsigned size;
+	size_t tx_cap;			/* room per response */
+	uint8_t *rx_buf;		/* size * SERVER_QUERY_MAX */
+	uint8_t *tx_buf;		/* size * tx_cap */
+	struct mmsghdr *rx;
+	struct iovec *rx_iov;
+	union server_addr *peer;
+	union server_cmsg *rx_ctl;
+	struct mmsghdr *tx;
+	struct iovec *tx_iov;
+	union server_cmsg *tx_ctl;
+};
+
+/* A TCP connection; lives on the worker's timer list while open and on
+ * its free list once closed. */
+struct server_conn {
+	struct server_ev_tag tag;
+	bool reading;		/* EPOLLIN armed; else EPOLLOUT */
+	bool eof;		/* the client sent FIN */
+	bool last;		/* query limit reached: close once flushed */
+	int fd;
+	uint32_t client_slot;	/* index into server.client_count */
+	uint32_t queries;
+	uint64_t deadline;	/* monotonic ms of the idle timeout */
+	struct server_conn *prev, *next;
+	uint8_t *backlog;	/* unsent output, or NULL */
+	size_t backlog_off, backlog_len;
+	size_t in_len;
+	uint8_t in[2 + SERVER_QUERY_MAX];
+};
+
+/* A free output buffer of SERVER_TCP_TX_CAP octets. */
+struct server_backlog_buf {
+	struct server_backlog_buf *next;
+};
+
+struct server;
+
+struct server_worker {
+	/* Written by this worker only, read by server_stats(). */
+	_Alignas(SERVER_CACHELINE) struct server_stats stats;
+
+	_Alignas(SERVER_CACHELINE) struct server *srv;
+	unsigned id;
+	int epfd;
+	pthread_t thread;
+	bool started;
+	struct answer_conf answer;	/* own copy, read-only */
+	const struct zone_snapshot *zones;
+	uint32_t idle_ms;
+	uint32_t max_queries;
+
+	struct server_ev_tag stop_tag;
+	struct server_sock *udp;	/* one per listen address */
+	struct server_sock *tcp;
+	size_t nsocks;
+
+	struct server_udp_batch batch;
+
+	/* TCP: open connections in deadline order (they all share one
+	 * timeout, so appending on activity keeps the list sorted). */
+	struct server_conn *timer_head, *timer_tail;
+	struct server_conn *free_conns;
+	unsigned free_count, open_count;
+	struct server_backlog_buf *free_backlog;
+	unsigned backlog_count;	/* backlog buffers allocated */
+	uint8_t *tx;		/* SERVER_TCP_TX_CAP octets */
+	int spare_fd;		/* given up to shed a connection at EMFILE */
+	uint64_t now;		/* monotonic ms at the last wakeup */
+};
+
+struct server {
+	/* Open connections of all workers, on a line of its own. */
+	_Alignas(SERVER_CACHELINE) atomic_uint tcp_open;
+	_Alignas(SERVER_CACHELINE) struct server_conf conf;
+	struct sockaddr_storage *listen;	/* own copy */
+	unsigned nworkers;
+	struct server_worker **workers;
+	int stop_fd;			/* eventfd, readable once stopping */
+	atomic_uint *client_count;	/* SERVER_CLIENT_SLOTS */
+};
+
+/* ---- socket.c --------------------------------------------------------- */
+/* Opens, configures and binds a non-blocking UDP (type SOCK_DGRAM) or
+ * listening TCP (SOCK_STREAM) socket for addr; logs the failing step. */
+int server_socket_open(const struct server_conf *conf,
+		       const struct sockaddr_storage *addr, int type, int *fd);
+socklen_t server_addr_len(const struct sockaddr_storage *addr);
+/* "192.0.2.1#53", "[2001:db8::1]#53" for logs. */
+void server_addr_str(const struct sockaddr *addr, char *buf, size_t len);
+
+/* ---- udp.c ------------------------------------------------------------ */
+int server_udp_batch_init(struct server_udp_batch *b, unsigned size,
+			  size_t tx_cap);
+void server_udp_batch_free(struct server_udp_batch *b);
+void server_udp_serve(struct server_worker *w, struct server_sock *s);
+
+/* ---- tcp.c ------------------------------------------------------------ */
+int server_tcp_init(struct server_worker *w);
+void server_tcp_accept(struct server_worker *w, struct server_sock *s);
+void server_tcp_event(struct server_worker *w, struct server_conn *c);
+/* Closes the connections whose deadline passed; returns the ms until the
+ * next deadline, or -1 when no connection is open. */
+int server_tcp_expire(struct server_worker *w);
+/* Closes every connection and frees the pools (worker exit). */
+void server_tcp_fini(struct server_worker *w);
+
+/* ---- counters ----------------------------------------------------------
+ * Only the owning worker writes its counters, so a relaxed load and store
+ * (plain moves on x86-64 and arm64, no lock prefix) keep every update
+ * whole for the reader in server_stats() without a read-modify-write.
+ */
+static inline void server_stat_inc(uint64_t *c)
+{
+	__atomic_store_n(c, *c + 1, __ATOMIC_RELAXED);
+}
+
+static inline unsigned server_qtype_slot(uint16_t qtype)
+{
+	switch (qtype) {
+	case DNS_TYPE_A: return SERVER_QT_A;
+	case DNS_TYPE_NS: return SERVER_QT_NS;
+	case DNS_TYPE_CNAME: return SERVER_QT_CNAME;
+	case DNS_TYPE_SOA: return SERVER_QT_SOA;
+	case DNS_TYPE_PTR: return SERVER_QT_PTR;
+	case DNS_TYPE_MX: return SERVER_QT_MX;
+	case DNS_TYPE_TXT: return SERVER_QT_TXT;
+	case DNS_TYPE_AAAA: return SERVER_QT_AAAA;
+	case DNS_TYPE_SRV: return SERVER_QT_SRV;
+	case DNS_TYPE_DS: return SERVER_QT_DS;
+	case DNS_TYPE_DNSKEY: return SERVER_QT_DNSKEY;
+	case DNS_TYPE_HTTPS: return SERVER_QT_HTTPS;
+	case DNS_TYPE_CAA: return SERVER_QT_CAA;
+	case DNS_TYPE_ANY: return SERVER_QT_ANY;
+	case DNS_TYPE_AXFR: return SERVER_QT_AXFR;
+	case DNS_TYPE_IXFR: return SERVER_QT_IXFR;
+	default: return SERVER_QT_OTHER;
+	}
+}
+
+/* Counts one message received over transport, parsed with result prc and
+ * answered (or not) as res says. */
+static inline void server_count(struct server_stats *st,
+				enum server_transport transport,
+				const struct dns_query *q, int prc,
+				const struct answer_result *res)
+{
+	server_stat_inc(&st->queries[transport]);
+	if (prc != ANYDNS_EDROP && q->has_question)
+		server_stat_inc(&st->qtypes[server_qtype_slot(q->qtype)]);
+	if (prc == ANYDNS_EMALF)
+		server_stat_inc(&st->malformed);
+	if (res->len == 0) {
+		server_stat_inc(&st->dropped);
+		return;
+	}
+	unsigned slot = res->rcode < SERVER_RCODE_OTHER ? res->rcode :
+							  SERVER_RCODE_OTHER;
+	server_stat_inc(&st->rcodes[slot]);
+	if (res->truncated)
+		server_stat_inc(&st->truncated);
+}
+
+#endif

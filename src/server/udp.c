@@ -1,0 +1,213 @@
+/*
+ * DNS over UDP (RFC 1035 §4.2.1) in batches: one recvmmsg() fills up to a
+ * batch of messages, each is parsed and answered into its own slot under
+ * one RCU read-side section, and one sendmmsg() returns the responses.
+ * Every buffer, iovec and control message is allocated once per worker, so
+ * the query path costs two system calls per batch and no allocation.
+ *
+ * A reply leaves from the address its query was sent to: the destination
+ * of every datagram comes with it as IP_PKTINFO or IPV6_PKTINFO and goes
+ * back as the source of the reply (ipi_spec_dst, ipi6_addr; ip(7), ipv6(7),
+ * RFC 3542 §6). Without it a socket bound to a wildcard address on a host
+ * with several anycast addresses would answer from whichever address the
+ * route prefers, and resolvers drop such replies.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <urcu.h>
+
+#include "server/internal.h"
+
+int server_udp_batch_init(struct server_udp_batch *b, unsigned size,
+			  size_t tx_cap)
+{
+	memset(b, 0, sizeof(*b));
+	b->size = size;
+	/* Slots start on cache lines so neighbours do not share one. */
+	b->tx_cap = (tx_cap + SERVER_CACHELINE - 1) &
+		    ~(size_t)(SERVER_CACHELINE - 1);
+	b->rx_buf = aligned_alloc(SERVER_CACHELINE,
+				  (size_t)size * SERVER_QUERY_MAX);
+	b->tx_buf = aligned_alloc(SERVER_CACHELINE, (size_t)size * b->tx_cap);
+	b->rx = calloc(size, sizeof(*b->rx));
+	b->rx_iov = calloc(size, sizeof(*b->rx_iov));
+	b->peer = calloc(size, sizeof(*b->peer));
+	b->rx_ctl = calloc(size, sizeof(*b->rx_ctl));
+	b->tx = calloc(size, sizeof(*b->tx));
+	b->tx_iov = calloc(size, sizeof(*b->tx_iov));
+	b->tx_ctl = calloc(size, sizeof(*b->tx_ctl));
+	if (b->rx_buf == NULL || b->tx_buf == NULL || b->rx == NULL ||
+	    b->rx_iov == NULL || b->peer == NULL || b->rx_ctl == NULL ||
+	    b->tx == NULL || b->tx_iov == NULL || b->tx_ctl == NULL) {
+		server_udp_batch_free(b);
+		return ANYDNS_ENOMEM;
+	}
+	for (unsigned i = 0; i < size; i++) {
+		b->rx_iov[i].iov_base = b->rx_buf +
+					(size_t)i * SERVER_QUERY_MAX;
+		b->rx_iov[i].iov_len = SERVER_QUERY_MAX;
+		struct msghdr *h = &b->rx[i].msg_hdr;
+		h->msg_name = &b->peer[i];
+		h->msg_namelen = sizeof(b->peer[i]);
+		h->msg_iov = &b->rx_iov[i];
+		h->msg_iovlen = 1;
+		h->msg_control = &b->rx_ctl[i];
+		h->msg_controllen = sizeof(b->rx_ctl[i]);
+
+		h = &b->tx[i].msg_hdr;
+		h->msg_iov = &b->tx_iov[i];
+		h->msg_iovlen = 1;
+		h->msg_control = &b->tx_ctl[i];
+	}
+	return 0;
+}
+
+void server_udp_batch_free(struct server_udp_batch *b)
+{
+	free(b->rx_buf);
+	free(b->tx_buf);
+	free(b->rx);
+	free(b->rx_iov);
+	free(b->peer);
+	free(b->rx_ctl);
+	free(b->tx);
+	free(b->tx_iov);
+	free(b->tx_ctl);
+	memset(b, 0, sizeof(*b));
+}
+
+/*
+ * Writes into ctl the control message that makes the reply leave from the
+ * destination address of the query rx; returns its length, 0 if the query
+ * carried none (then the kernel picks the source as for any socket).
+ */
+static size_t reply_pktinfo(const struct msghdr *rx, union server_cmsg *ctl)
+{
+	struct cmsghdr *out = &ctl->align;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(rx); cm != NULL;
+	     cm = CMSG_NXTHDR((struct msghdr *)rx, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP &&
+		    cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo in, pi;
+			memcpy(&in, CMSG_DATA(cm), sizeof(in));
+			/* ipi_addr is the header's destination; ipi_spec_dst
+			 * may be another local address (ip(7)). Interface 0:
+			 * the route decides where the reply goes. */
+			memset(&pi, 0, sizeof(pi));
+			pi.ipi_spec_dst = in.ipi_addr;
+			out->cmsg_level = IPPROTO_IP;
+			out->cmsg_type = IP_PKTINFO;
+			out->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(out), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+		if (cm->cmsg_level == IPPROTO_IPV6 &&
+		    cm->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo in, pi;
+			memcpy(&in, CMSG_DATA(cm), sizeof(in));
+			pi.ipi6_addr = in.ipi6_addr;
+			/* A link-local source only means something on its
+			 * link; any other leaves the way the route says. */
+			pi.ipi6_ifindex = IN6_IS_ADDR_LINKLOCAL(&in.ipi6_addr) ?
+				in.ipi6_ifindex : 0;
+			out->cmsg_level = IPPROTO_IPV6;
+			out->cmsg_type = IPV6_PKTINFO;
+			out->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(out), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+	}
+	return 0;
+}
+
+/* Answers the n messages received; returns how many replies are ready in
+ * tx[0..]. Also re-arms the receive slots used for the next recvmmsg(). */
+static unsigned answer_batch(struct server_worker *w, enum server_transport tr,
+			     unsigned n)
+{
+	struct server_udp_batch *b = &w->batch;
+	unsigned ready = 0;
+	rcu_read_lock();
+	const struct zone_set *zones = zone_snapshot_read(w->zones);
+	for (unsigned i = 0; i < n; i++) {
+		struct msghdr *rh = &b->rx[i].msg_hdr;
+		uint8_t *resp = b->tx_buf + (size_t)ready * b->tx_cap;
+		if (i + 1 < n)
+			__builtin_prefetch(b->rx_iov[i + 1].iov_base);
+		if (rh->msg_flags & MSG_TRUNC) {
+			/* Longer than SERVER_QUERY_MAX: not a query we serve,
+			 * and its end is lost. */
+			server_stat_inc(&w->stats.queries[tr]);
+			server_stat_inc(&w->stats.dropped);
+			goto rearm;
+		}
+		struct dns_query q;
+		struct answer_result res;
+		int prc = dns_query_parse(b->rx_iov[i].iov_base,
+					  b->rx[i].msg_len, &q);
+		answer_query(&w->answer, zones, &q, prc, ANSWER_UDP, resp,
+			     b->tx_cap, &res);
+		server_count(&w->stats, tr, &q, prc, &res);
+		if (res.len > 0) {
+			struct msghdr *th = &b->tx[ready].msg_hdr;
+			th->msg_name = &b->peer[i];
+			th->msg_namelen = rh->msg_namelen;
+			th->msg_controllen =
+				reply_pktinfo(rh, &b->tx_ctl[ready]);
+			b->tx_iov[ready].iov_base = resp;
+			b->tx_iov[ready].iov_len = res.len;
+			ready++;
+		}
+rearm:
+		rh->msg_namelen = sizeof(b->peer[i]);
+		rh->msg_controllen = sizeof(b->rx_ctl[i]);
+	}
+	rcu_read_unlock();
+	return ready;
+}
+
+/* Sends tx[0..n); a reply the kernel refuses is skipped and counted. */
+static void send_batch(struct server_worker *w, int fd, unsigned n)
+{
+	struct server_udp_batch *b = &w->batch;
+	unsigned done = 0;
+	while (done < n) {
+		int sent = sendmmsg(fd, b->tx + done, n - done, 0);
+		if (sent > 0) {
+			done += (unsigned)sent;
+			continue;
+		}
+		if (sent < 0 && errno == EINTR)
+			continue;
+		if (sent < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+			/* The socket's send queue is full: a UDP server
+			 * drops rather than waits. */
+			for (; done < n; done++)
+				server_stat_inc(&w->stats.send_failed);
+			return;
+		}
+		/* The first remaining reply failed alone (unreachable
+		 * peer, firewall): the others may still go. */
+		server_stat_inc(&w->stats.send_failed);
+		done++;
+	}
+}
+
+void server_udp_serve(struct server_worker *w, struct server_sock *s)
+{
+	struct server_udp_batch *b = &w->batch;
+	enum server_transport tr = s->tag.transport;
+	for (unsigned round = 0; round < SERVER_UDP_ROUNDS; round++) {
+		int n = recvmmsg(s->fd, b->rx, b->size, 0, NULL);
+		if (n <= 0)
+			return;	/* EAGAIN: drained; errors: the next wakeup */
+		unsigned ready = answer_batch(w, tr, (unsigned)n);
+		if (ready > 0)
+			send_batch(w, s->fd, ready);
+		/* A short batch means the queue is empty: back to epoll
+		 * rather than one more recvmmsg() that returns EAGAIN. */
+		if ((unsigned)n < b->size)
+			return;
+	}
+}
