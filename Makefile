@@ -30,7 +30,7 @@ LDFLAGS_asan := -fsanitize=address,undefined
 # Modules, lowest first; each builds into its own archive and the daemon's
 # library is all of them. A unit test test_<module>_<file>.c links exactly
 # its module and the ones below it (deps_<module>).
-MODULES := lib conf dns zone answer server
+MODULES := lib dns conf zone answer server
 deps_lib    := lib
 deps_conf   := conf dns lib
 deps_dns    := dns lib
