@@ -86,6 +86,7 @@ class Test:
         self.text = text            # the line as written, for reports
         self.name = name            # allowlist key, first part
         self.qtype = qtype          # allowlist key, second part ("RAW" for raw)
+        self.variant = ()           # class and flags as written, for the allowlist
         self.transports = transports
         self.wire = None            # raw query, without the TCP length prefix
         self.wire_fn = None         # or: builds a fresh query (random ID)
@@ -141,6 +142,7 @@ def parse_queries(path):
             except dns.exception.DNSException as e:
                 raise SystemExit(f"{path}:{lineno}: {e}")
             t = Test(os.path.basename(path), lineno, text, name, qtype, transports)
+            t.variant = tuple(sorted(tokens[2:]))
             t.wire_fn = make_builder(qname, rdtype, rdclass, opts)
             # RFC 6891 §6.2.3-6.2.5: no EDNS means 512; a smaller payload
             # is read as 512; the server never sends more than it is set to.
@@ -196,8 +198,11 @@ def parse_raw_cases(path):
 
 
 def parse_allowlist(path):
-    """known_differences.txt: NAME TYPE TRANSPORT FIELD  # reason (RFC ...).
-    TRANSPORT and FIELD may be '*'. Returns {(name, type, transport, field): reason}."""
+    """known_differences.txt: NAME TYPE [CLASS/+flags...] TRANSPORT FIELD
+    # reason (RFC ...). TRANSPORT and FIELD may be '*'. Without class and
+    flags a line covers every variant of NAME TYPE in queries.txt; with
+    them, only the line written with exactly those (in any order).
+    Returns {(name, type, variant or None, transport, field): reason}."""
     allow = {}
     if not os.path.exists(path):
         return allow
@@ -207,21 +212,25 @@ def parse_allowlist(path):
             tokens = body.split()
             if not tokens:
                 continue
-            if len(tokens) != 4:
-                raise SystemExit(f"{path}:{lineno}: need NAME TYPE TRANSPORT FIELD  # reason")
+            if len(tokens) < 4:
+                raise SystemExit(f"{path}:{lineno}: need NAME TYPE [+flags] TRANSPORT FIELD"
+                                 "  # reason")
             if not reason.strip():
                 raise SystemExit(f"{path}:{lineno}: every known difference needs a reason")
-            key = (tokens[0].lower(), tokens[1].upper(), tokens[2].lower(), tokens[3].lower())
+            variant = tuple(sorted(tokens[2:-2])) or None
+            key = (tokens[0].lower(), tokens[1].upper(), variant,
+                   tokens[-2].lower(), tokens[-1].lower())
             allow[key] = reason.strip()
     return allow
 
 
 def allowed(allow, test, transport, field):
-    for tr in (transport, "*"):
-        for fld in (field, "*"):
-            key = (test.name.lower(), test.qtype.upper(), tr, fld)
-            if key in allow:
-                return allow[key]
+    for variant in (test.variant, None):
+        for tr in (transport, "*"):
+            for fld in (field, "*"):
+                key = (test.name.lower(), test.qtype.upper(), variant, tr, fld)
+                if key in allow:
+                    return allow[key]
     return None
 
 
