@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "dns/dns.h"
+#include "dns/internal.h"
 
 #define FIX(n) { DNS_RDF_FIXED, (n) }
 #define CNAME { DNS_RDF_CNAME, 0 }
@@ -208,8 +209,7 @@ const char *dns_rcode_to_str(uint16_t rcode, char buf[16])
 	return buf;
 }
 
-/* Skips an uncompressed wire name at the cursor; false if there is none. */
-static bool skip_name(struct wire_ctx *c)
+bool dns_skip_name(struct wire_ctx *c)
 {
 	size_t n = 0;
 	for (;;) {
@@ -249,7 +249,7 @@ static int rdata_walk(const struct dns_rrtype_desc *d, const uint8_t *rdata,
 		case DNS_RDF_CNAME:
 		case DNS_RDF_NAME: {
 			size_t off = wire_offset(&c);
-			if (!skip_name(&c))
+			if (!dns_skip_name(&c))
 				return ANYDNS_EMALF;
 			if (fn != NULL)
 				fn(rdata + off, off, b->field == DNS_RDF_CNAME, arg);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "dns/dns.h"
+#include "dns/internal.h"
 
 #define COMPR_PTR 0xc0
 #define COMPR_MAX_OFFSET 0x3fff
@@ -170,23 +171,6 @@ static bool has_compressible(const struct dns_rrtype_desc *d)
 	return false;
 }
 
-/* Skips an uncompressed wire name; false if there is none. */
-static bool skip_name(struct wire_ctx *c)
-{
-	size_t n = 0;
-	for (;;) {
-		uint8_t l = wire_read_u8(c);
-		if (c->err != 0 || l > DNS_LABEL_MAXLEN)
-			return false;
-		n += 1 + (size_t)l;
-		if (n > DNS_NAME_MAXLEN)
-			return false;
-		if (l == 0)
-			return true;
-		wire_skip(c, l);
-	}
-}
-
 /*
  * Writes RDATA of a type with compressible names. Octets between those
  * names are copied in runs. ANYDNS_EMALF if rdata does not follow the
@@ -215,11 +199,11 @@ static int write_rdata_compressed(struct dns_writer *w,
 			wire_skip(&c, wire_avail(&c));
 			break;
 		case DNS_RDF_NAME:
-			if (!skip_name(&c))
+			if (!dns_skip_name(&c))
 				return ANYDNS_EMALF;
 			break;
 		case DNS_RDF_CNAME:
-			if (!skip_name(&c))
+			if (!dns_skip_name(&c))
 				return ANYDNS_EMALF;
 			ret = write_raw(w, run, (size_t)(at - run));
 			if (ret == 0)
