@@ -187,11 +187,15 @@ void answer_query(const struct answer_conf *conf, const struct zone_set *zones,
 	bool edns = q->has_edns;
 	dns_writer_init(&ctx.w, out, response_limit(conf, q, edns, transport, out_cap));
 
-	/* A TSIG we cannot verify: we hold no keys yet (src/xfr will). */
+	/* A TSIG we cannot verify: we hold no keys yet (src/xfr will). One
+	 * we cannot even read makes the message corrupt (RFC 8945 §5.2). */
 	uint8_t tsig_key[DNS_NAME_MAXLEN], tsig_rdata[DNS_NAME_MAXLEN + 16];
 	size_t tsig_len = 0;
-	if (parse_rc == 0 && q->tsig_offset != 0)
+	bool tsig_bad = false;
+	if (parse_rc == 0 && q->tsig_offset != 0) {
 		tsig_len = tsig_badkey(q, tsig_key, tsig_rdata, sizeof(tsig_rdata));
+		tsig_bad = tsig_len == 0;
+	}
 
 	struct dns_opt_out opt = {
 		.payload = conf->udp_max_payload,
@@ -206,26 +210,27 @@ void answer_query(const struct answer_conf *conf, const struct zone_set *zones,
 		opt.keepalive = true;
 		opt.keepalive_timeout = conf->tcp_keepalive;
 	}
-	/* Room for the OPT (with EXPIRE if it may come) and a TSIG. An EDE
-	 * goes only into REFUSED answers, which have room to spare. */
+
+	/* The question first: it always fits in 512 octets. */
+	if (q->has_question &&
+	    dns_writer_question(&ctx.w, q->qname, q->qtype, q->qclass) != 0)
+		ctx.truncated = true;	/* not reached: the limit is >= 512 */
+
+	/* Then room for the OPT (with EXPIRE if it may come) and a TSIG. An
+	 * EDE goes only into REFUSED answers, which have room to spare. If
+	 * even that does not fit (names near 255 octets in 512), the client
+	 * gets TC and asks again over TCP. */
 	if (edns && q->edns_expire && q->qtype == DNS_TYPE_SOA)
 		opt.expire = true;
 	size_t reserve = edns ? dns_opt_size(&opt) : 0;
 	opt.expire = false;
 	if (tsig_len > 0)
 		reserve += dns_name_len(tsig_key) + 10 + tsig_len;
-	if (dns_writer_reserve(&ctx.w, reserve) != 0) {
-		edns = false;
-		tsig_len = 0;
-	}
+	bool room = dns_writer_reserve(&ctx.w, reserve) == 0;
 
-	if (q->has_question &&
-	    dns_writer_question(&ctx.w, q->qname, q->qtype, q->qclass) != 0) {
-		/* Cannot happen with a valid question and >= 512 octets. */
-		ctx.rcode = DNS_RCODE_SERVFAIL;
-	} else if (!opcode_known(q->opcode)) {
+	if (!opcode_known(q->opcode)) {
 		ctx.rcode = DNS_RCODE_NOTIMP;
-	} else if (parse_rc != 0) {
+	} else if (parse_rc != 0 || tsig_bad) {
 		ctx.rcode = DNS_RCODE_FORMERR;
 	} else if (edns && q->edns_version > 0) {
 		ctx.rcode = DNS_RCODE_BADVERS;
@@ -234,6 +239,8 @@ void answer_query(const struct answer_conf *conf, const struct zone_set *zones,
 	} else if (q->opcode != DNS_OPCODE_QUERY) {
 		/* NOTIFY and UPDATE from nobody we accept them from. */
 		ctx.rcode = DNS_RCODE_NOTAUTH;
+	} else if (!room) {
+		ctx.truncated = true;
 	} else {
 		answer_question(&ctx, zones, transport);
 	}
