@@ -4,7 +4,8 @@
  * of served zones published to readers as one RCU snapshot.
  *
  * Implements: RFC 1035 §5 (master files, via libzscanner: $ORIGIN, $TTL,
- * $INCLUDE, $GENERATE), RFC 3597 (unknown types), RFC 1034 §4.2.1 and
+ * $INCLUDE; BIND's $GENERATE, which libzscanner 3.2 lacks, is expanded by
+ * load.c), RFC 3597 (unknown types), RFC 1034 §4.2.1 and
  * RFC 2181 §6 (SOA and NS at the apex, zone cuts, glue), RFC 2181 §10.1
  * (CNAME alone at its name), RFC 2181 §5.2 (one TTL per RRset), RFC 6672
  * §2.4 (no data below a DNAME, no CNAME beside it), RFC 4592 (wildcards and
@@ -20,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "dns/dns.h"
@@ -35,6 +37,20 @@ struct zone_rrset {
 	uint16_t count;
 	uint32_t ttl;
 	const uint8_t *rdata;
+};
+
+/*
+ * What identifies the content of a master file without reading it: a
+ * reload reads a zone again only when one of these changed (an editor that
+ * writes a new file changes the inode, one that writes in place changes
+ * the size or the modification time). Files pulled in with $INCLUDE are
+ * not covered: `anydnsc reload ZONE` reads a zone whatever its file says.
+ */
+struct zone_file_id {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
 };
 
 /* Iterates over the records of an RRset. */
@@ -106,6 +122,9 @@ struct zone {
 	size_t table_mask;
 
 	char *source;			/* file it was loaded from, or NULL */
+	/* source as it was just before it was read (zone_reload() sets it);
+	 * all zero when unknown, which never matches a file. */
+	struct zone_file_id file_id;
 	time_t loaded_at;
 	unsigned refs;			/* zone sets holding it (control thread) */
 	struct arena arena;
@@ -238,5 +257,70 @@ void zone_snapshot_publish(struct zone_snapshot *snap, struct zone_set *next);
 
 /* Frees the current set; no reader may remain. */
 void zone_snapshot_destroy(struct zone_snapshot *snap);
+
+/* ---- Reloading -------------------------------------------------------------
+ * The control thread's zone loader: from the set being served and the list
+ * of configured zones it builds the next set to publish, reading only the
+ * files that changed. A zone whose file fails to load keeps its previous
+ * version serving, so a typo in one file never takes a zone down.
+ */
+
+/* One configured zone. */
+struct zone_source {
+	const uint8_t *name;		/* apex, wire form, any case */
+	const char *file;		/* its master file */
+};
+
+enum zone_reload_state {
+	ZONE_RELOAD_LOADED = 0,		/* read from its file: new or changed */
+	ZONE_RELOAD_UNCHANGED,		/* file unchanged: served version kept */
+	ZONE_RELOAD_FAILED_KEPT,	/* failed; the previous version serves */
+	ZONE_RELOAD_FAILED_ABSENT,	/* failed; nothing served for the zone */
+	ZONE_RELOAD_SKIPPED,		/* not looked at: one other zone was
+					 * reloaded; current version kept */
+};
+
+/* "loaded", "unchanged", "failed-kept-old", "failed-absent", "skipped". */
+const char *zone_reload_state_str(enum zone_reload_state state);
+
+#define ZONE_RELOAD_ERRLEN 512
+
+/* What a reload did with one configured zone. */
+struct zone_reload_status {
+	const uint8_t *name;		/* the source's name (not copied) */
+	const char *file;		/* the source's file (not copied) */
+	enum zone_reload_state state;
+	bool serving;			/* the new set holds a version of it */
+	uint32_t serial;		/* of the version served; 0 when none */
+	time_t loaded_at;		/* when that version was read; 0: none */
+	/* The first error of a failed load, "file:line: message" (as
+	 * zone_load_file() reports it); "" otherwise. */
+	char error[ZONE_RELOAD_ERRLEN];
+};
+
+/*
+ * Builds the next zone set from current (the set being served; NULL when
+ * nothing is) and the n configured sources:
+ *  - a zone whose file is the one current's version was read from, with
+ *    the same struct zone_file_id, is reused by reference (UNCHANGED);
+ *  - any other is read with zone_load_file() (LOADED); when that fails the
+ *    version in current, if any, is kept (FAILED_KEPT, else FAILED_ABSENT)
+ *    and the error is in its status;
+ *  - zones of current that no source names are left out.
+ * only: NULL reloads every source; otherwise the apex (wire form, any case)
+ * of the one zone to read, even when its file looks unchanged; the other
+ * sources then keep what current has of them (SKIPPED).
+ * status: n entries owned by the caller, filled in source order; they point
+ * into sources, which must outlive them.
+ * Returns 0 and *out, a new set owned by the caller (to publish, or to free
+ * with zone_set_free()), whatever single zones failed: those failures are
+ * in status, not in the return code. Errors, with current untouched and no
+ * zone loaded kept: ANYDNS_ENOENT (only names no source), ANYDNS_EEXIST
+ * (two sources with one apex), ANYDNS_ENOMEM.
+ */
+int zone_reload(const struct zone_set *current,
+		const struct zone_source *sources, size_t n,
+		const uint8_t *only, struct zone_set **out,
+		struct zone_reload_status *status);
 
 #endif
