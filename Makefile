@@ -11,7 +11,7 @@
 
 CC      ?= cc
 CLANG   ?= clang
-PKGS    := libzscanner liburcu yaml-0.1
+PKGS    := libzscanner liburcu yaml-0.1 libuv libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -30,13 +30,14 @@ LDFLAGS_asan := -fsanitize=address,undefined
 # Modules, lowest first; each builds into its own archive and the daemon's
 # library is all of them. A unit test test_<module>_<file>.c links exactly
 # its module and the ones below it (deps_<module>).
-MODULES := lib dns conf zone answer server
+MODULES := lib dns conf zone answer server ctl
 deps_lib    := lib
 deps_conf   := conf dns lib
 deps_dns    := dns lib
 deps_zone   := zone dns lib
 deps_answer := answer zone dns lib
 deps_server := server answer zone dns lib
+deps_ctl    := ctl server answer zone conf dns lib
 LIB_DIRS := $(addprefix src/,$(MODULES))
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 mod_srcs = $(wildcard src/$(1)/*.c)
@@ -47,7 +48,7 @@ UNIT_NAMES := $(basename $(notdir $(UNIT_SRCS)))
 UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 unit_module = $(word 2,$(subst _, ,$(1)))
 
-PROGS := anydns-engine-serve
+PROGS := anydns-engine-serve anydnsd anydnsc
 PROG_SRCS_anydns-engine-serve := tests/conformance/engine_serve.c
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -89,6 +90,16 @@ build/$(1)/bin/anydns-engine-serve: build/$(1)/tests/conformance/engine_serve.o 
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS_$(1)) -o $$@ $$^ $$(LIBS)
 
+# The daemon links every module through ctl; the control CLI needs none
+# but lib.
+build/$(1)/bin/anydnsd: $$(patsubst %.c,build/$(1)/%.o,$$(wildcard src/anydnsd/*.c)) $$(call mod_archives,$(1),ctl)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS_$(1)) -o $$@ $$^ $$(LIBS)
+
+build/$(1)/bin/anydnsc: $$(patsubst %.c,build/$(1)/%.o,$$(wildcard src/anydnsc/*.c)) $$(call mod_archives,$(1),lib)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS_$(1)) -o $$@ $$^ $$(LIBS)
+
 # Fuzz targets built as plain programs that replay a corpus (no fuzzer).
 build/$(1)/fuzz-replay/%: build/$(1)/tests/fuzz/%.o build/$(1)/tests/fuzz/replay_main.o build/$(1)/libanydns.a
 	@mkdir -p $$(@D)
@@ -120,6 +131,12 @@ fuzz: fuzz-build
 		build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			$$work $$corpus || exit 1; \
 	done
+
+# --- benchmark: anydnsd vs Knot DNS vs NSD (bench/README.md) --------------------
+# BENCH_ARGS passes options to bench/run.py, e.g. make bench BENCH_ARGS=--quick
+.PHONY: bench
+bench: release
+	/usr/bin/python3 bench/run.py $(BENCH_ARGS)
 
 # --- tests --------------------------------------------------------------------
 install-deps:

@@ -53,6 +53,20 @@ def counts_plain(code, out):
     return passed, failed
 
 
+def counts_pytest(code, out):
+    """pytest's closing line, e.g. `1 failed, 4 passed, 1 skipped in 3.2s`.
+    A skipped test counts as failed: in `make test` everything must run."""
+    m = re.findall(r"^=*\s*(.*\d+ (?:passed|failed|skipped|error).*) in [\d.]+s", out, re.M)
+    if not m:
+        return 0, 1
+    counts = dict((k, int(v)) for v, k in re.findall(r"(\d+) (passed|failed|skipped|errors?)", m[-1]))
+    passed = counts.get("passed", 0)
+    failed = counts.get("failed", 0) + counts.get("skipped", 0) + counts.get("error", 0) + counts.get("errors", 0)
+    if code != 0 and failed == 0:
+        failed = 1
+    return passed, failed
+
+
 def counts_single(code, out):
     return (1, 0) if code == 0 else (0, 1)
 
@@ -63,14 +77,18 @@ def suites(args):
             if exe.endswith((".o", ".d")):
                 continue
             name = "unit/%s/%s" % (variant, os.path.basename(exe))
-            yield name, [exe], 300, counts_cmocka
+            yield name, [exe], 300, counts_cmocka, None
     for exe in sorted(glob.glob(os.path.join(ROOT, "build", "asan", "fuzz-replay", "fuzz_*"))):
         target = os.path.basename(exe)[len("fuzz_"):]
         corpus = os.path.join("tests", "fuzz", "corpus", target)
-        yield "fuzz-replay/" + target, [exe, corpus], 600, counts_single
-    yield "cppcheck", ["make", "-s", "lint"], 600, counts_single
+        yield "fuzz-replay/" + target, [exe, corpus], 600, counts_single, None
+    yield "cppcheck", ["make", "-s", "lint"], 600, counts_single, None
     serve = os.path.join(ROOT, "build", "release", "bin", "anydns-engine-serve")
-    yield "conformance", [sys.executable, "tests/conformance/run.py", "--anydns", serve], 900, counts_plain
+    yield "conformance", [sys.executable, "tests/conformance/run.py", "--anydns", serve], 900, counts_plain, None
+    for variant in ("release", "asan"):
+        env = dict(os.environ, ANYDNS_BIN_DIR=os.path.join("build", variant, "bin"))
+        yield ("system/" + variant, [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                     "tests/system"], 900, counts_pytest, env)
 
 
 def main():
@@ -80,10 +98,10 @@ def main():
     args = ap.parse_args()
     total_p = total_f = 0
     failures = []
-    for name, cmd, timeout, parse in suites(args):
+    for name, cmd, timeout, parse, env in suites(args):
         if args.only and args.only not in name:
             continue
-        code, out, secs = run(cmd, timeout)
+        code, out, secs = run(cmd, timeout, env)
         p, f = parse(code, out)
         total_p += p
         total_f += f

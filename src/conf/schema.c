@@ -245,8 +245,8 @@ const struct conf_row conf_rows[] = {
 	  CONF_FIELD(struct conf, control.socket),
 	  .def = "/run/anydns/anydnsd.sock", .validate = check_socket_path,
 	  .doc = "The path of the Unix stream socket for control commands "
-		 "(reload, status, zone operations). Its directory must "
-		 "exist." },
+		 "(status, zones, stats, reload; see anydnsc). A missing "
+		 "directory is created; a stale socket file is replaced." },
 
 	{ .name = "http", .type = CONF_T_SECTION,
 	  .doc = "The HTTP listener for metrics." },

@@ -1,0 +1,92 @@
+/*
+ * What the files of src/ctl share: the control thread's state and the
+ * functions one file calls in another. Not part of the module's door
+ * (ctl.h); nothing outside src/ctl includes it.
+ *
+ * Threads: everything in struct ctl belongs to the control thread (the
+ * libuv loop), except what the HTTP thread reads under ctl->lock: status,
+ * reloads and load_failures (the control thread writes them under the lock
+ * too); srv, set once with an atomic store (the HTTP listener may start
+ * before the server); conf, started and started_mono, which are set before
+ * the HTTP thread starts and never change while it runs.
+ */
+#ifndef ANYDNS_CTL_INTERNAL_H
+#define ANYDNS_CTL_INTERNAL_H
+
+#include <pthread.h>
+#include <uv.h>
+
+#include "ctl/ctl.h"
+
+/* Control clients served at once; more are closed on arrival. */
+#define CTL_MAX_CLIENTS 32
+/* A client that has not sent its request line by then is closed. */
+#define CTL_CLIENT_TIMEOUT_MS 10000
+
+struct MHD_Daemon;
+struct ctl_client;
+
+struct ctl {
+	const struct conf *conf;
+	struct zone_snapshot *snap;
+	struct server *srv;
+
+	/* The configured zones, pointing into conf. */
+	struct zone_source *sources;
+	size_t nzones;
+
+	pthread_mutex_t lock;
+	struct zone_reload_status *status;	/* nzones entries; lock */
+	uint64_t reloads;			/* lock */
+	uint64_t load_failures;			/* lock */
+
+	time_t started;
+	struct timespec started_mono;
+
+	uv_loop_t loop;
+	bool loop_ready;
+	uv_signal_t sig_hup, sig_term, sig_int;
+	bool stopping;
+
+	/* The control socket. */
+	uv_pipe_t listener;
+	bool listening;
+	struct ctl_client *clients;
+	unsigned nclients;
+
+	struct MHD_Daemon *http;
+};
+
+/*
+ * Reloads the configured zones (only: NULL for all, or one apex) and
+ * publishes the result; logs each zone's outcome. The status of the zones
+ * reloaded is left in ctl->status. *failed gets the number of zones that
+ * failed to load. Returns 0, ANYDNS_ENOENT (only is not configured) or
+ * ANYDNS_ENOMEM; in both cases nothing changed.
+ */
+int ctl_reload(struct ctl *ctl, const uint8_t *only, size_t *failed);
+
+/* Fills v from ctl; stats receives the server's counters (v->stats is set
+ * to it when a server runs). Off the control thread: with ctl->lock held. */
+void ctl_view_fill(struct ctl *ctl, struct ctl_view *v,
+		   struct server_stats *stats);
+
+/* reply.c: ADDR@PORT, as the configuration writes it. */
+void ctl_addr_text(const struct conf_addr *a, char *buf, size_t len);
+
+/* metrics.c: a Prometheus label value with \\, " and newline escaped. */
+void ctl_write_label(FILE *f, const char *value);
+
+/* socket.c: the control socket and its clients. */
+int ctl_socket_open(struct ctl *ctl, uid_t uid, gid_t gid);
+void ctl_socket_close(struct ctl *ctl);
+
+/* request handling, shared by the socket: writes the whole reply to f. */
+void ctl_handle_request(struct ctl *ctl, const char *line, size_t len,
+			FILE *f);
+
+/* http.c: the /metrics listener. */
+int ctl_http_start(struct ctl *ctl);
+void ctl_http_stop(struct ctl *ctl);
+
+#endif
