@@ -189,8 +189,9 @@ static enum lookup_state answer_at_node(struct answer_ctx *ctx,
 		note_additional(ctx, rs);
 		return LOOKUP_HIT;
 	}
-	/* RFC 4035 §3.1.x: RRSIG is data of the name itself, not of an
-	 * alias target. */
+	/* An RRSIG query asks for the signatures at this very name (RFC
+	 * 4035 §3.1.1 has them travel with their RRsets), so it does not
+	 * follow the alias; Knot DNS answers it the same way. */
 	if ((node->flags & ZONE_NODE_CNAME) && qtype != DNS_TYPE_RRSIG) {
 		if (ctx->chain_end)
 			return LOOKUP_HIT;
