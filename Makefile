@@ -11,7 +11,7 @@
 
 CC      ?= cc
 CLANG   ?= clang
-PKGS    := libzscanner liburcu yaml-0.1 libuv libmicrohttpd
+PKGS    := libzscanner liburcu yaml-0.1 libuv libmicrohttpd libmnl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -30,14 +30,17 @@ LDFLAGS_asan := -fsanitize=address,undefined
 # Modules, lowest first; each builds into its own archive and the daemon's
 # library is all of them. A unit test test_<module>_<file>.c links exactly
 # its module and the ones below it (deps_<module>).
-MODULES := lib dns conf zone answer server ctl
+MODULES := lib bgp dns conf zone answer server health pop ctl
 deps_lib    := lib
+deps_bgp    := bgp lib
 deps_conf   := conf dns lib
 deps_dns    := dns lib
 deps_zone   := zone dns lib
 deps_answer := answer zone dns lib
 deps_server := server answer zone dns lib
-deps_ctl    := ctl server answer zone conf dns lib
+deps_health := health dns lib
+deps_pop    := pop health bgp dns lib
+deps_ctl    := ctl pop health bgp server answer zone conf dns lib
 LIB_DIRS := $(addprefix src/,$(MODULES))
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 mod_srcs = $(wildcard src/$(1)/*.c)
@@ -48,7 +51,7 @@ UNIT_NAMES := $(basename $(notdir $(UNIT_SRCS)))
 UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 unit_module = $(word 2,$(subst _, ,$(1)))
 
-PROGS := anydns-engine-serve anydnsd anydnsc
+PROGS := anydns-engine-serve anydnsd anydnsc anydns-bgp-speak
 PROG_SRCS_anydns-engine-serve := tests/conformance/engine_serve.c
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -97,6 +100,11 @@ build/$(1)/bin/anydnsd: $$(patsubst %.c,build/$(1)/%.o,$$(wildcard src/anydnsd/*
 	$$(CC) $$(LDFLAGS_$(1)) -o $$@ $$^ $$(LIBS)
 
 build/$(1)/bin/anydnsc: $$(patsubst %.c,build/$(1)/%.o,$$(wildcard src/anydnsc/*.c)) $$(call mod_archives,$(1),lib)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS_$(1)) -o $$@ $$^ $$(LIBS)
+
+# The BGP speaker alone on its own loop, driven by the interop tests.
+build/$(1)/bin/anydns-bgp-speak: build/$(1)/tests/system/bgp_speak.o $$(call mod_archives,$(1),bgp)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS_$(1)) -o $$@ $$^ $$(LIBS)
 

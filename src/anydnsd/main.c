@@ -1,10 +1,11 @@
 /*
  * anydnsd: the authoritative DNS daemon. main() is the list of start-up
  * steps, each one call into a module: configuration (src/conf), zones and
- * their snapshot (src/zone, through src/ctl's loader), the DNS workers
- * (src/server: UDP and TCP per RFC 1035 §4.2 and RFC 7766), the control
- * socket and metrics (src/ctl), privileges, then the control loop until
- * SIGTERM. It runs in the foreground and logs to standard error; systemd
+ * their snapshot (src/zone, through src/ctl's loader), the control socket
+ * and metrics (src/ctl), the anycast addresses and the BGP speaker
+ * (src/pop, src/bgp), the DNS workers (src/server: UDP and TCP per RFC
+ * 1035 §4.2 and RFC 7766), the health checks and announcements, privileges,
+ * then the control loop until SIGTERM (which drains the networks first). It runs in the foreground and logs to standard error; systemd
  * (dist/anydnsd.service) or a terminal keeps it.
  *
  * Exit codes: 0 clean stop (or `-n` with a valid configuration), 1 bad
@@ -43,18 +44,24 @@ static void usage(FILE *out)
 		"normalised, exit\n"
 		"  -h, --help         this text\n"
 		"  -V, --version      print the version\n\n"
-		"Signals: SIGHUP reloads zones, SIGTERM and SIGINT stop.\n"
+		"Signals: SIGHUP reloads zones; SIGTERM and SIGINT drain the "
+		"anycast networks, then stop.\n"
 		"Exit codes: 0 clean stop, 1 configuration error, 2 run-time "
 		"failure.\n", DEFAULT_CONF);
 }
 
 /* The server's settings from the configuration; *listen is the caller's
  * to free once the server started (server_start() copies it). */
-static int server_settings(const struct conf *conf, struct zone_snapshot *snap,
-			   struct server_conf *sc,
-			   struct sockaddr_storage **listen)
+static int server_settings(const struct conf *conf, struct ctl *ctl,
+			   struct zone_snapshot *snap, struct server_conf *sc,
+			   struct sockaddr_storage **listen,
+			   struct server_view_addr **views)
 {
 	server_conf_init(sc);
+	/* Addresses of networks that serve some zones get their view. */
+	if (ctl_server_views(ctl, views, &sc->view_count) != 0)
+		return ANYDNS_ENOMEM;
+	sc->views = *views;
 	size_t n = conf->server.listen_count;
 	*listen = calloc(n ? n : 1, sizeof(**listen));
 	if (*listen == NULL)
@@ -92,6 +99,7 @@ static int run(const struct conf *conf)
 	struct server *srv = NULL;
 	struct server_conf sc;
 	struct sockaddr_storage *listen = NULL;
+	struct server_view_addr *views = NULL;
 	bool pidfile = false;
 
 	ctl_raise_nofile();
@@ -113,17 +121,26 @@ static int run(const struct conf *conf)
 	 * before its workers share the DNS ports (SO_REUSEPORT). */
 	if (ctl_listen(ctl, uid, gid) != 0)
 		goto out;
-	if (server_settings(conf, &snap, &sc, &listen) != 0 ||
+	/* The anycast addresses go on their interfaces and the BGP port is
+	 * bound while the privileges are there. */
+	if (ctl_anycast_setup(ctl) != 0)
+		goto out;
+	if (server_settings(conf, ctl, &snap, &sc, &listen, &views) != 0 ||
 	    server_start(&sc, &srv) != 0)
 		goto out;
 	ctl_set_server(ctl, srv);
+	/* The workers answer: health checks can probe them, and networks
+	 * are announced once their checks pass. */
+	if (ctl_anycast_start(ctl) != 0)
+		goto out;
 	if (conf->server.pidfile != NULL) {
 		if (ctl_pidfile_write(conf->server.pidfile) != 0)
 			goto out;
 		pidfile = true;
 	}
 	if (conf->server.user != NULL &&
-	    ctl_drop_privileges(conf->server.user, uid, gid) != 0)
+	    ctl_drop_privileges(conf->server.user, uid, gid,
+				conf->networks_count > 0) != 0)
 		goto out;
 
 	log_notice("anydnsd %s started: %u workers, %zu zones configured",
@@ -137,6 +154,7 @@ out:
 	if (snap_ready)
 		zone_snapshot_destroy(&snap);
 	free(listen);
+	free(views);
 	if (pidfile && unlink(conf->server.pidfile) != 0)
 		log_debug("cannot remove %s", conf->server.pidfile);
 	if (code == EXIT_CLEAN)

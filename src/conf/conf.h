@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "dns/dns.h"
@@ -72,6 +73,95 @@ struct conf_zone {
 	char *file;		/* master file; absolute when loaded from a file */
 };
 
+/* An IP prefix as written, "192.0.2.1/32": the address keeps its host
+ * bits, because for an anycast network it is also the address put on the
+ * interface; the route announced is the prefix with them cleared. */
+struct conf_prefix {
+	sa_family_t family;	/* AF_INET or AF_INET6; 0: not set */
+	uint8_t len;		/* prefix length in bits */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} addr;
+};
+
+/* A BGP large community (RFC 8092), "GLOBAL:LOCAL1:LOCAL2". A standard
+ * community (RFC 1997) is a uint32_t, "AS:VALUE" = AS << 16 | VALUE. */
+struct conf_large_community {
+	uint32_t global, local1, local2;
+};
+
+/* One upstream router (bgp.peers). */
+struct conf_bgp_peer {
+	char *name;
+	struct conf_addr address;	/* no port: see port */
+	uint32_t remote_as;
+	uint16_t port;
+	bool passive;
+	uint32_t hold_time_ms;		/* whole seconds: 0 or >= 3 s */
+	uint32_t connect_retry_ms;	/* whole seconds */
+	char *md5_password;		/* TCP MD5 (RFC 2385); NULL: none */
+	struct conf_addr source_address;	/* len 0: the kernel's choice */
+	bool ipv4;			/* IPv4 unicast routes */
+	bool ipv6;			/* IPv6 unicast routes */
+	struct conf_addr next_hop_v4;	/* len 0: the session's address */
+	struct conf_addr next_hop_v6;	/* len 0: the session's address */
+};
+
+struct conf_bgp {
+	uint32_t local_as;		/* 0: no BGP speaker */
+	struct conf_addr router_id;	/* IPv4, no port; len 0: not set */
+	struct conf_addr listen;	/* port set (179 unless written); len 0:
+					 * no listener */
+	struct conf_bgp_peer *peers;
+	size_t peers_count;
+	uint32_t drain_on_stop_ms;	/* SIGTERM drains this long first */
+	uint32_t withdraw_grace_ms;	/* withdrawal sent → address removed */
+};
+
+/* Defaults of every health check (health:). */
+struct conf_health {
+	uint32_t interval_ms;
+	uint32_t timeout_ms;
+	uint16_t rise;			/* passes in a row to come up */
+	uint16_t fall;			/* failures in a row to go down */
+	uint32_t hold_down_ms;		/* least time down before up again */
+};
+
+/* The DNS probe of a network (networks.checks.dns). */
+struct conf_dns_check {
+	bool enabled;
+	char *name;		/* presentation form; NULL: the apex of the
+				 * network's first zone */
+	uint16_t type;
+	int expect_rcode;	/* the RCODE itself (NOERROR = 0) */
+	char *expect_rdata;	/* presentation form; NULL: any answer */
+};
+
+/* An anycast network (networks): prefixes announced together. */
+struct conf_network {
+	char *name;
+	struct conf_prefix *prefixes;
+	size_t prefixes_count;
+	/* Apexes, wire form; none: every configured zone. */
+	uint8_t (*zones)[DNS_NAME_MAXLEN];
+	size_t zones_count;
+	char *interface;
+	uint8_t prepend;
+	uint32_t *communities;
+	size_t communities_count;
+	struct conf_large_community *large_communities;
+	size_t large_communities_count;
+	uint32_t drain_time_ms;
+	struct {
+		struct conf_dns_check dns;
+		bool zones;		/* every zone loaded and not expired */
+		char *command;		/* run by /bin/sh -c; NULL: none */
+		uint32_t command_interval_ms;
+		uint32_t command_timeout_ms;
+	} checks;
+};
+
 struct conf {
 	char *file;		/* absolute path of the file loaded; NULL if none */
 	struct conf_server server;
@@ -80,6 +170,10 @@ struct conf {
 	struct conf_log log;
 	struct conf_zone *zones;	/* in file order, names unique */
 	size_t zones_count;
+	struct conf_bgp bgp;
+	struct conf_health health;
+	struct conf_network *networks;	/* in file order, names unique */
+	size_t networks_count;
 };
 
 /*

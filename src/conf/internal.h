@@ -27,6 +27,10 @@ enum conf_type {
 	CONF_T_ADDR,		/* struct conf_addr: "ADDR" or "ADDR@PORT" */
 	CONF_T_NAME,		/* uint8_t[DNS_NAME_MAXLEN], wire form */
 	CONF_T_PATH,		/* char *, owned; relative: from the file's dir */
+	CONF_T_PREFIX,		/* struct conf_prefix: "ADDR/LEN" */
+	CONF_T_COMMUNITY,	/* uint32_t: "AS:VALUE" (RFC 1997) */
+	CONF_T_LCOMMUNITY,	/* struct conf_large_community: "A:B:C" */
+	CONF_T_RRTYPE,		/* uint16_t: "AAAA", "TYPE65534" */
 };
 
 enum conf_flag {

@@ -81,6 +81,140 @@ static int check_user(const void *value, char *msg, size_t cap)
 	return 0;
 }
 
+/* Network and peer names appear in metric labels, logs and control
+ * commands (`anydnsc drain NAME`): one word of safe characters. */
+static int check_word(const void *value, char *msg, size_t cap)
+{
+	const char *w;
+	char shown[64];
+	memcpy(&w, value, sizeof(w));
+	for (const char *p = w; *p != '\0'; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+		    *p == '.')
+			continue;
+		snprintf(msg, cap, "'%s' may hold only letters, digits, '-', "
+			 "'_' and '.'", conf_show(w, strlen(w), shown,
+						  sizeof(shown)));
+		return -1;
+	}
+	return 0;
+}
+
+static int check_ifname(const void *value, char *msg, size_t cap)
+{
+	const char *w;
+	char shown[64];
+	memcpy(&w, value, sizeof(w));
+	if (strpbrk(w, "/: \t\n") != NULL || strcmp(w, ".") == 0 ||
+	    strcmp(w, "..") == 0) {
+		snprintf(msg, cap, "'%s' is not an interface name",
+			 conf_show(w, strlen(w), shown, sizeof(shown)));
+		return -1;
+	}
+	return 0;
+}
+
+static uint16_t addr_port(const struct conf_addr *a);
+
+/* Addresses whose port is another option (a BGP peer's `port`) or means
+ * nothing (a source address). */
+static int check_no_port(const void *value, char *msg, size_t cap)
+{
+	const struct conf_addr *a = value;
+	if (addr_port(a) != 0) {
+		snprintf(msg, cap, "write the address without a port");
+		return -1;
+	}
+	return 0;
+}
+
+/* The BGP identifier is a 4-octet number written as an IPv4 address
+ * (RFC 4271 §4.2, RFC 6286). */
+static int check_router_id(const void *value, char *msg, size_t cap)
+{
+	const struct conf_addr *a = value;
+	if (a->ss.ss_family != AF_INET ||
+	    ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == 0) {
+		snprintf(msg, cap, "a router ID is a non-zero IPv4 address");
+		return -1;
+	}
+	return check_no_port(value, msg, cap);
+}
+
+static int check_v4_host(const void *value, char *msg, size_t cap)
+{
+	const struct conf_addr *a = value;
+	if (a->ss.ss_family != AF_INET) {
+		snprintf(msg, cap, "an IPv4 address is needed here");
+		return -1;
+	}
+	return check_no_port(value, msg, cap);
+}
+
+static int check_v6_host(const void *value, char *msg, size_t cap)
+{
+	const struct conf_addr *a = value;
+	if (a->ss.ss_family != AF_INET6) {
+		snprintf(msg, cap, "an IPv6 address is needed here");
+		return -1;
+	}
+	return check_no_port(value, msg, cap);
+}
+
+/* RFC 4271 §4.2: a Hold Time is 0 or at least 3 seconds, in seconds. */
+static int check_hold_time(const void *value, char *msg, size_t cap)
+{
+	uint32_t ms;
+	memcpy(&ms, value, sizeof(ms));
+	if (ms % 1000 != 0 || (ms != 0 && ms < 3000)) {
+		snprintf(msg, cap, "the hold time is 0 or a whole number of "
+			 "seconds from 3s");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_seconds(const void *value, char *msg, size_t cap)
+{
+	uint32_t ms;
+	memcpy(&ms, value, sizeof(ms));
+	if (ms % 1000 != 0) {
+		snprintf(msg, cap, "%ums is not a whole number of seconds", ms);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_probe_name(const void *value, char *msg, size_t cap)
+{
+	const char *s;
+	uint8_t wire[DNS_NAME_MAXLEN];
+	size_t len;
+	char shown[64];
+	memcpy(&s, value, sizeof(s));
+	if (dns_name_from_str(wire, &len, s, NULL) != 0) {
+		snprintf(msg, cap, "'%s' is not a domain name",
+			 conf_show(s, strlen(s), shown, sizeof(shown)));
+		return -1;
+	}
+	return 0;
+}
+
+/* A probe asks one plain question: meta types have no answer to match. */
+static int check_probe_type(const void *value, char *msg, size_t cap)
+{
+	uint16_t t;
+	memcpy(&t, value, sizeof(t));
+	if (t == DNS_TYPE_OPT || (t >= 128 && t <= 255)) {
+		char tb[16];
+		snprintf(msg, cap, "%s is a meta type; a probe asks for data",
+			 dns_rrtype_to_str(t, tb));
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- cross-option checks ------------------------------------------------ */
 
 static const struct conf_row *row(const char *name)
@@ -98,6 +232,8 @@ static void addr_set_port(struct conf_addr *a, uint16_t port)
 
 static uint16_t addr_port(const struct conf_addr *a)
 {
+	if (a->len == 0)
+		return 0;
 	if (a->ss.ss_family == AF_INET)
 		return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
 	return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
@@ -147,7 +283,145 @@ static int finish_server(struct conf_check *chk, void *rec)
 	return 0;
 }
 
+static bool prefix_equal(const struct conf_prefix *a,
+			 const struct conf_prefix *b)
+{
+	return a->family == b->family &&
+	       memcmp(&a->addr, &b->addr, a->family == AF_INET ?
+		      sizeof(a->addr.v4) : sizeof(a->addr.v6)) == 0;
+}
+
+static bool zone_configured(const struct conf *c, const uint8_t *name)
+{
+	for (size_t i = 0; i < c->zones_count; i++)
+		if (dns_name_equal(c->zones[i].name, name))
+			return true;
+	return false;
+}
+
+/* BGP and the anycast networks, checked once the whole file is read: a
+ * network may name zones written after it. */
+static int finish_bgp(struct conf_check *chk, void *rec)
+{
+	struct conf *c = rec;
+	struct conf_bgp *b = &c->bgp;
+	char text[DNS_NAME_STRLEN];
+
+	if (b->listen.len > 0 && addr_port(&b->listen) == 0)
+		addr_set_port(&b->listen, 179);
+	if (b->peers_count > 0 && b->local_as == 0)
+		return conf_check_fail(chk, "bgp.local-as", "peers are "
+				       "configured: local-as must be set");
+	if (b->local_as != 0 && b->router_id.len == 0)
+		return conf_check_fail(chk, "bgp.router-id", "required when "
+				       "local-as is set");
+	for (size_t i = 0; i < c->networks_count; i++) {
+		const struct conf_network *n = &c->networks[i];
+		for (size_t z = 0; z < n->zones_count; z++) {
+			if (zone_configured(c, n->zones[z]))
+				continue;
+			dns_name_to_str(text, n->zones[z]);
+			return conf_check_fail(chk, "networks", "network '%s' "
+					       "serves zone '%s', which is not "
+					       "in zones", n->name, text);
+		}
+		if (n->checks.dns.enabled && n->checks.dns.name == NULL &&
+		    n->zones_count == 0 && c->zones_count == 0)
+			return conf_check_fail(chk, "networks", "network '%s': "
+					       "no zone for the DNS probe to ask "
+					       "for; set checks.dns.name",
+					       n->name);
+		/* A query's destination picks the network's zones: an
+		 * address in two networks would pick two sets. */
+		for (size_t j = 0; j < i; j++) {
+			const struct conf_network *m = &c->networks[j];
+			for (size_t p = 0; p < n->prefixes_count; p++) {
+				for (size_t q = 0; q < m->prefixes_count; q++) {
+					if (!prefix_equal(&n->prefixes[p],
+							  &m->prefixes[q]))
+						continue;
+					conf_value_text(row("networks.prefixes"),
+							&n->prefixes[p], text,
+							sizeof(text));
+					return conf_check_fail(chk, "networks",
+						"'%s' is in networks '%s' and "
+						"'%s'", text, m->name, n->name);
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static int finish_peer(struct conf_check *chk, void *rec)
+{
+	struct conf_bgp_peer *p = rec;
+	if (!p->ipv4 && !p->ipv6)
+		return conf_check_fail(chk, "bgp.peers.ipv6", "peer '%s' "
+				       "carries neither IPv4 nor IPv6 routes",
+				       p->name);
+	if (p->source_address.len > 0 &&
+	    p->source_address.ss.ss_family != p->address.ss.ss_family)
+		return conf_check_fail(chk, "bgp.peers.source-address",
+				       "peer '%s': not of the address family "
+				       "of the peer's address", p->name);
+	return 0;
+}
+
+static int finish_health(struct conf_check *chk, void *rec)
+{
+	struct conf_health *h = &((struct conf *)rec)->health;
+	if (h->timeout_ms > h->interval_ms) {
+		const char *at = conf_check_was_set(chk, "health.timeout") ?
+				 "health.timeout" : "health.interval";
+		return conf_check_fail(chk, at, "the timeout (%ums) is longer "
+				       "than the interval (%ums)", h->timeout_ms,
+				       h->interval_ms);
+	}
+	return 0;
+}
+
+static int finish_network(struct conf_check *chk, void *rec)
+{
+	struct conf_network *n = rec;
+	/* Room for 65535:0 (RFC 8326) added while draining. */
+	if (n->communities_count > 15)
+		return conf_check_fail(chk, "networks.communities", "network "
+				       "'%s': at most 15 communities",
+				       n->name);
+	if (n->large_communities_count > 8)
+		return conf_check_fail(chk, "networks.large-communities",
+				       "network '%s': at most 8 large "
+				       "communities", n->name);
+	if (n->prefixes_count > 64)
+		return conf_check_fail(chk, "networks.prefixes", "network "
+				       "'%s': at most 64 prefixes", n->name);
+	for (size_t i = 0; i < n->prefixes_count; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (!prefix_equal(&n->prefixes[i], &n->prefixes[j]))
+				continue;
+			char text[64];
+			conf_value_text(row("networks.prefixes"),
+					&n->prefixes[i], text, sizeof(text));
+			return conf_check_fail(chk, "networks.prefixes",
+					       "'%s' repeats an address listed "
+					       "before", text);
+		}
+	}
+	if (n->checks.command_timeout_ms > n->checks.command_interval_ms)
+		return conf_check_fail(chk, "networks.checks.command-timeout",
+				       "network '%s': longer than "
+				       "command-interval", n->name);
+	return 0;
+}
+
 /* ---- the table ---------------------------------------------------------- */
+
+static const char *const rcode_names[] = {
+	/* indexed by the RCODE itself (RFC 1035 §4.1.1, RFC 2136 §2.2) */
+	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+	"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", NULL,
+};
 
 static const char *const log_levels[] = {
 	/* indexed by enum log_level */
@@ -278,6 +552,269 @@ const struct conf_row conf_rows[] = {
 	  CONF_FIELD(struct conf_zone, file),
 	  .doc = "The zone's master file (RFC 1035 §5). A relative path is "
 		 "taken from the directory of the configuration file." },
+
+	{ .name = "bgp", .type = CONF_T_SECTION, .finish = finish_bgp,
+	  .doc = "The BGP speaker that announces the anycast networks to the "
+		 "upstream routers (docs/bgp.md). Without `local-as` there "
+		 "is no speaker: networks still get their addresses and "
+		 "their zones, and nothing is announced." },
+	{ .name = "bgp.local-as", .type = CONF_T_INT,
+	  CONF_FIELD(struct conf, bgp.local_as),
+	  .def = "0", .min = 0, .max = 4294967295,
+	  .doc = "Our AS number (4-octet ASNs, RFC 6793, are fine). 0 turns "
+		 "BGP off." },
+	{ .name = "bgp.router-id", .type = CONF_T_ADDR, .flags = CONF_OPTIONAL,
+	  CONF_FIELD(struct conf, bgp.router_id),
+	  .validate = check_router_id,
+	  .doc = "The BGP identifier, written as an IPv4 address (RFC 4271 "
+		 "§4.2); unique among the routers a peer talks to. Required "
+		 "when `local-as` is set." },
+	{ .name = "bgp.listen", .type = CONF_T_ADDR, .flags = CONF_OPTIONAL,
+	  CONF_FIELD(struct conf, bgp.listen),
+	  .doc = "`ADDR` or `ADDR@PORT` (port 179 when not written) where "
+		 "connections from configured peers are accepted. Not set: "
+		 "the speaker only connects out, so no peer may be "
+		 "`passive`." },
+	{ .name = "bgp.drain-on-stop", .type = CONF_T_DURATION,
+	  CONF_FIELD(struct conf, bgp.drain_on_stop_ms),
+	  .def = "5s", .min = 0, .max = 3600 * 1000,
+	  .doc = "On SIGTERM every announced network is first drained for "
+		 "this long (announced with the GRACEFUL_SHUTDOWN community, "
+		 "RFC 8326, while DNS is still answered), then withdrawn, "
+		 "and only then does the daemon stop. 0 withdraws at once." },
+	{ .name = "bgp.withdraw-grace", .type = CONF_T_DURATION,
+	  CONF_FIELD(struct conf, bgp.withdraw_grace_ms),
+	  .def = "500ms", .min = 0, .max = 60 * 1000,
+	  .doc = "How long an anycast address stays on its interface after "
+		 "the withdrawal of its route left for every peer, so the "
+		 "routers have moved traffic away before the address (and "
+		 "with it the answers) goes." },
+	{ .name = "bgp.peers", .type = CONF_T_RECORDS, .finish = finish_peer,
+	  CONF_LIST_FIELD(struct conf, bgp.peers, bgp.peers_count),
+	  .key = "name", .item = "peer",
+	  .doc = "The upstream routers: every announced network goes to "
+		 "each of them. A name may appear once." },
+	{ .name = "bgp.peers.name", .type = CONF_T_STR, .flags = CONF_REQUIRED,
+	  CONF_FIELD(struct conf_bgp_peer, name),
+	  .min = 1, .max = 63, .validate = check_word,
+	  .doc = "The peer's name in logs, metrics and `anydnsc bgp`: "
+		 "letters, digits, `-`, `_` and `.`." },
+	{ .name = "bgp.peers.address", .type = CONF_T_ADDR,
+	  .flags = CONF_REQUIRED,
+	  CONF_FIELD(struct conf_bgp_peer, address),
+	  .validate = check_no_port,
+	  .doc = "The peer's IPv4 or IPv6 address, without a port." },
+	{ .name = "bgp.peers.remote-as", .type = CONF_T_INT,
+	  .flags = CONF_REQUIRED,
+	  CONF_FIELD(struct conf_bgp_peer, remote_as),
+	  .min = 1, .max = 4294967295,
+	  .doc = "The peer's AS number; the same as `local-as` makes an "
+		 "internal (iBGP) session." },
+	{ .name = "bgp.peers.port", .type = CONF_T_INT,
+	  CONF_FIELD(struct conf_bgp_peer, port),
+	  .def = "179", .min = 1, .max = 65535,
+	  .doc = "The TCP port the peer listens on." },
+	{ .name = "bgp.peers.passive", .type = CONF_T_BOOL,
+	  CONF_FIELD(struct conf_bgp_peer, passive),
+	  .def = "false",
+	  .doc = "Only accept the peer's connection (on `bgp.listen`), "
+		 "never connect to it." },
+	{ .name = "bgp.peers.hold-time", .type = CONF_T_DURATION,
+	  CONF_FIELD(struct conf_bgp_peer, hold_time_ms),
+	  .def = "90s", .min = 0, .max = 65535 * 1000,
+	  .validate = check_hold_time,
+	  .doc = "The Hold Time we propose (RFC 4271 §4.2), in whole "
+		 "seconds: 0 (no keepalives) or at least 3s. The session "
+		 "uses the smaller of ours and the peer's." },
+	{ .name = "bgp.peers.connect-retry", .type = CONF_T_DURATION,
+	  CONF_FIELD(struct conf_bgp_peer, connect_retry_ms),
+	  .def = "5s", .min = 1000, .max = 3600 * 1000,
+	  .validate = check_seconds,
+	  .doc = "The first ConnectRetry delay (RFC 4271 §8), in whole "
+		 "seconds; it backs off after repeated failures." },
+	{ .name = "bgp.peers.md5-password", .type = CONF_T_STR,
+	  .flags = CONF_OPTIONAL,
+	  CONF_FIELD(struct conf_bgp_peer, md5_password),
+	  .min = 1, .max = 79,
+	  .doc = "The TCP MD5 signature key shared with the peer (RFC 2385). "
+		 "Not set: no signature." },
+	{ .name = "bgp.peers.source-address", .type = CONF_T_ADDR,
+	  .flags = CONF_OPTIONAL,
+	  CONF_FIELD(struct conf_bgp_peer, source_address),
+	  .validate = check_no_port,
+	  .doc = "The local address the session's connection comes from; "
+		 "also the next hop of the routes sent. Not set: the "
+		 "kernel's choice." },
+	{ .name = "bgp.peers.ipv4", .type = CONF_T_BOOL,
+	  CONF_FIELD(struct conf_bgp_peer, ipv4),
+	  .def = "true",
+	  .doc = "Negotiate IPv4 unicast (RFC 4760) and announce the IPv4 "
+		 "prefixes to this peer." },
+	{ .name = "bgp.peers.ipv6", .type = CONF_T_BOOL,
+	  CONF_FIELD(struct conf_bgp_peer, ipv6),
+	  .def = "true",
+	  .doc = "Negotiate IPv6 unicast (RFC 4760) and announce the IPv6 "
+		 "prefixes to this peer." },
+	{ .name = "bgp.peers.next-hop-v4", .type = CONF_T_ADDR,
+	  .flags = CONF_OPTIONAL,
+	  CONF_FIELD(struct conf_bgp_peer, next_hop_v4),
+	  .validate = check_v4_host,
+	  .doc = "The NEXT_HOP of IPv4 routes sent to this peer. Not set: "
+		 "the session's local address, so a session over IPv6 sends "
+		 "no IPv4 routes unless this is set." },
+	{ .name = "bgp.peers.next-hop-v6", .type = CONF_T_ADDR,
+	  .flags = CONF_OPTIONAL,
+	  CONF_FIELD(struct conf_bgp_peer, next_hop_v6),
+	  .validate = check_v6_host,
+	  .doc = "The next hop of IPv6 routes sent to this peer (RFC 4760 "
+		 "MP_REACH_NLRI). Not set: the session's local address, so "
+		 "a session over IPv4 sends no IPv6 routes unless this is "
+		 "set." },
+
+	{ .name = "health", .type = CONF_T_SECTION, .finish = finish_health,
+	  .doc = "The defaults of every health check of the networks: how "
+		 "often a check runs, how long it may take, and how many "
+		 "results in a row change its state. The defaults withdraw "
+		 "a network whose DNS service stops within about 250ms "
+		 "(two failed probes)." },
+	{ .name = "health.interval", .type = CONF_T_DURATION,
+	  CONF_FIELD(struct conf, health.interval_ms),
+	  .def = "100ms", .min = 10, .max = 60 * 1000,
+	  .doc = "How often each DNS probe and zones check runs." },
+	{ .name = "health.timeout", .type = CONF_T_DURATION,
+	  CONF_FIELD(struct conf, health.timeout_ms),
+	  .def = "50ms", .min = 1, .max = 60 * 1000,
+	  .doc = "How long a DNS probe waits for its answer before it "
+		 "counts as failed. The probe asks the daemon itself over "
+		 "the host's own addresses, which answers in well under a "
+		 "millisecond; at most `health.interval`." },
+	{ .name = "health.rise", .type = CONF_T_INT,
+	  CONF_FIELD(struct conf, health.rise),
+	  .def = "3", .min = 1, .max = 1000,
+	  .doc = "Passes in a row that bring a check up." },
+	{ .name = "health.fall", .type = CONF_T_INT,
+	  CONF_FIELD(struct conf, health.fall),
+	  .def = "2", .min = 1, .max = 1000,
+	  .doc = "Failures in a row that bring a check down." },
+	{ .name = "health.hold-down", .type = CONF_T_DURATION,
+	  CONF_FIELD(struct conf, health.hold_down_ms),
+	  .def = "5s", .min = 0, .max = 3600 * 1000,
+	  .doc = "The least time a check stays down once it went down, "
+		 "however well it passes meanwhile, so a flapping check "
+		 "cannot flap the route. Going down is never delayed." },
+
+	{ .name = "networks", .type = CONF_T_RECORDS, .finish = finish_network,
+	  CONF_LIST_FIELD(struct conf, networks, networks_count),
+	  .key = "name", .item = "network",
+	  .doc = "The anycast networks of this PoP: prefixes announced and "
+		 "withdrawn together, with the zones they serve and the "
+		 "health checks that decide (docs/bgp.md). Each prefix's "
+		 "address is put on the network's interface. A query sent to "
+		 "a network's address for a zone the network does not serve "
+		 "is REFUSED; addresses outside every network serve every "
+		 "zone." },
+	{ .name = "networks.name", .type = CONF_T_STR, .flags = CONF_REQUIRED,
+	  CONF_FIELD(struct conf_network, name),
+	  .min = 1, .max = 63, .validate = check_word,
+	  .doc = "The network's name in logs, metrics and `anydnsc drain "
+		 "NAME`: letters, digits, `-`, `_` and `.`." },
+	{ .name = "networks.prefixes", .type = CONF_T_PREFIX,
+	  .flags = CONF_LIST | CONF_REQUIRED,
+	  CONF_LIST_FIELD(struct conf_network, prefixes, prefixes_count),
+	  .doc = "The prefixes announced, `ADDR/LEN`, IPv4 or IPv6: "
+		 "`192.0.2.1/32`, `2001:db8::53/128`. The route is the prefix; "
+		 "`ADDR` as written is put on the interface with that length "
+		 "(`192.0.2.53/24` announces 192.0.2.0/24 and adds "
+		 "192.0.2.53/24). An address may be in one network only." },
+	{ .name = "networks.zones", .type = CONF_T_NAME,
+	  .flags = CONF_LIST | CONF_OPTIONAL,
+	  CONF_LIST_FIELD(struct conf_network, zones, zones_count),
+	  .doc = "The zones this network serves, each one of `zones`. Not "
+		 "set: every configured zone." },
+	{ .name = "networks.interface", .type = CONF_T_STR,
+	  CONF_FIELD(struct conf_network, interface),
+	  .def = "lo", .min = 1, .max = 15, .validate = check_ifname,
+	  .doc = "The interface the network's addresses are put on: `lo` "
+		 "or a dummy interface. An address that was there before "
+		 "the daemon started is left there when it stops." },
+	{ .name = "networks.prepend", .type = CONF_T_INT,
+	  CONF_FIELD(struct conf_network, prepend),
+	  .def = "0", .min = 0, .max = 15,
+	  .doc = "Extra copies of our AS in the AS_PATH of the network's "
+		 "routes, to make this PoP less preferred." },
+	{ .name = "networks.communities", .type = CONF_T_COMMUNITY,
+	  .flags = CONF_LIST, .def = "",
+	  CONF_LIST_FIELD(struct conf_network, communities, communities_count),
+	  .doc = "Communities sent with the network's routes (RFC 1997), "
+		 "`AS:VALUE`; at most 15." },
+	{ .name = "networks.large-communities", .type = CONF_T_LCOMMUNITY,
+	  .flags = CONF_LIST, .def = "",
+	  CONF_LIST_FIELD(struct conf_network, large_communities,
+			  large_communities_count),
+	  .doc = "Large communities sent with the network's routes "
+		 "(RFC 8092), `GLOBAL:LOCAL1:LOCAL2`; at most 8." },
+	{ .name = "networks.drain-time", .type = CONF_T_DURATION,
+	  CONF_FIELD(struct conf_network, drain_time_ms),
+	  .def = "5s", .min = 0, .max = 3600 * 1000,
+	  .doc = "How long `anydnsc drain` keeps the network announced with "
+		 "the GRACEFUL_SHUTDOWN community (65535:0, RFC 8326) before "
+		 "it withdraws it; DNS is answered all along." },
+	{ .name = "networks.checks", .type = CONF_T_SECTION,
+	  .doc = "The health checks of the network. It is announced while "
+		 "every one of them is up (and withdrawn when one is down); "
+		 "timing comes from `health`." },
+	{ .name = "networks.checks.zones", .type = CONF_T_BOOL,
+	  CONF_FIELD(struct conf_network, checks.zones),
+	  .def = "true",
+	  .doc = "Check that every zone of the network is loaded and not "
+		 "expired." },
+	{ .name = "networks.checks.command", .type = CONF_T_STR,
+	  .flags = CONF_OPTIONAL,
+	  CONF_FIELD(struct conf_network, checks.command),
+	  .min = 1, .max = 4096,
+	  .doc = "A command run with `/bin/sh -c` as a check: exit status 0 "
+		 "passes, anything else (or running out of time, which "
+		 "kills it) fails. Not set: no command." },
+	{ .name = "networks.checks.command-interval", .type = CONF_T_DURATION,
+	  CONF_FIELD(struct conf_network, checks.command_interval_ms),
+	  .def = "1s", .min = 100, .max = 3600 * 1000,
+	  .doc = "How often the command runs." },
+	{ .name = "networks.checks.command-timeout", .type = CONF_T_DURATION,
+	  CONF_FIELD(struct conf_network, checks.command_timeout_ms),
+	  .def = "1s", .min = 10, .max = 3600 * 1000,
+	  .doc = "How long the command may run before it is killed and the "
+		 "check counts as failed; at most `command-interval`." },
+	{ .name = "networks.checks.dns", .type = CONF_T_SECTION,
+	  .doc = "The DNS probe: a query over UDP to each of the network's "
+		 "addresses, at the port the daemon serves it on." },
+	{ .name = "networks.checks.dns.enabled", .type = CONF_T_BOOL,
+	  CONF_FIELD(struct conf_network, checks.dns.enabled),
+	  .def = "true",
+	  .doc = "Whether the network has a DNS probe." },
+	{ .name = "networks.checks.dns.name", .type = CONF_T_STR,
+	  .flags = CONF_OPTIONAL,
+	  CONF_FIELD(struct conf_network, checks.dns.name),
+	  .min = 1, .max = DNS_NAME_STRLEN, .validate = check_probe_name,
+	  .doc = "The name asked for. Not set: the apex of the network's "
+		 "first zone (of the first configured zone when the network "
+		 "lists none)." },
+	{ .name = "networks.checks.dns.type", .type = CONF_T_RRTYPE,
+	  CONF_FIELD(struct conf_network, checks.dns.type),
+	  .def = "SOA", .validate = check_probe_type,
+	  .doc = "The RR type asked for, as a mnemonic or `TYPEnnn`." },
+	{ .name = "networks.checks.dns.expect-rcode", .type = CONF_T_ENUM,
+	  CONF_FIELD(struct conf_network, checks.dns.expect_rcode),
+	  .def = "NOERROR", .names = rcode_names,
+	  .doc = "The RCODE the answer must have to pass." },
+	{ .name = "networks.checks.dns.expect-rdata", .type = CONF_T_STR,
+	  .flags = CONF_OPTIONAL,
+	  CONF_FIELD(struct conf_network, checks.dns.expect_rdata),
+	  .min = 1, .max = 1024,
+	  .doc = "When set, the answer section must hold a record of the "
+		 "name and type asked whose RDATA, in presentation form, is "
+		 "this text (`192.0.2.80`, `\"text\"` for TXT; names "
+		 "absolute, compared without regard to case; RFC 3597 "
+		 "`\\# LEN HEX` for other types)." },
 };
 
 const size_t conf_rows_count = sizeof(conf_rows) / sizeof(conf_rows[0]);

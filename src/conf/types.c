@@ -401,6 +401,87 @@ static int parse_str(const struct conf_row *r, const char *s, size_t len,
 	return 0;
 }
 
+/* Unsigned decimal fields separated by ':' ("65000:1", "64500:1:2"),
+ * each at most max; false unless there are exactly n. */
+static bool parse_fields(const char *s, size_t len, uint32_t *out, size_t n,
+			 int64_t max)
+{
+	size_t at = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t v;
+		size_t used;
+		if (at >= len || s[at] == '-' ||
+		    !parse_decimal(s + at, len - at, &v, &used) || v > max)
+			return false;
+		out[i] = (uint32_t)v;
+		at += used;
+		if (i + 1 < n) {
+			if (at >= len || s[at] != ':')
+				return false;
+			at++;
+		}
+	}
+	return at == len;
+}
+
+static int parse_prefix(const char *s, size_t len, struct conf_prefix *p,
+			char *msg, size_t cap)
+{
+	char shown[64], host[INET6_ADDRSTRLEN + 1];
+	const char *slash = memchr(s, '/', len);
+	size_t hlen = slash != NULL ? (size_t)(slash - s) : len;
+	int64_t bits = -1;
+	size_t used = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (slash == NULL) {
+		snprintf(msg, cap, "'%s' needs a prefix length (ADDR/LEN)",
+			 conf_show(s, len, shown, sizeof(shown)));
+		return -1;
+	}
+	size_t llen = len - hlen - 1;
+	if (llen == 0 || slash[1] == '-' ||
+	    !parse_decimal(slash + 1, llen, &bits, &used) || used != llen)
+		bits = -1;
+	if (hlen < sizeof(host)) {
+		memcpy(host, s, hlen);
+		host[hlen] = '\0';
+		if (inet_pton(AF_INET, host, &p->addr.v4) == 1)
+			p->family = AF_INET;
+		else if (inet_pton(AF_INET6, host, &p->addr.v6) == 1)
+			p->family = AF_INET6;
+	}
+	if (p->family == 0) {
+		snprintf(msg, cap, "'%s' is not an IPv4 or IPv6 address",
+			 conf_show(s, hlen, shown, sizeof(shown)));
+		return -1;
+	}
+	int64_t max = p->family == AF_INET ? 32 : 128;
+	if (bits < 0 || bits > max) {
+		snprintf(msg, cap, "bad prefix length in '%s' (0 to %d)",
+			 conf_show(s, len, shown, sizeof(shown)), (int)max);
+		memset(p, 0, sizeof(*p));
+		return -1;
+	}
+	p->len = (uint8_t)bits;
+	return 0;
+}
+
+static int parse_rrtype(const char *s, size_t len, uint16_t *type, char *msg,
+			size_t cap)
+{
+	char shown[64], buf[32];
+	if (len > 0 && len < sizeof(buf)) {
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		if (dns_rrtype_from_str(buf, type) == 0)
+			return 0;
+	}
+	snprintf(msg, cap, "'%s' is not an RR type (a mnemonic such as AAAA, "
+		 "or TYPEnnn)", conf_show(s, len, shown, sizeof(shown)));
+	return -1;
+}
+
 int conf_value_parse(const struct conf_row *r, const char *text, size_t len,
 		     const char *basedir, void *dst, char *msg, size_t cap)
 {
@@ -436,6 +517,40 @@ int conf_value_parse(const struct conf_row *r, const char *text, size_t len,
 		break;
 	case CONF_T_NAME:
 		ret = parse_name(text, len, dst, msg, cap);
+		break;
+	case CONF_T_PREFIX:
+		ret = parse_prefix(text, len, dst, msg, cap);
+		break;
+	case CONF_T_COMMUNITY: {
+		uint32_t f[2];
+		if (!parse_fields(text, len, f, 2, UINT16_MAX)) {
+			char shown[64];
+			snprintf(msg, cap, "'%s' is not a community (AS:VALUE, "
+				 "each 0 to 65535)",
+				 conf_show(text, len, shown, sizeof(shown)));
+			break;
+		}
+		uint32_t c = f[0] << 16 | f[1];
+		memcpy(dst, &c, sizeof(c));
+		ret = 0;
+		break;
+	}
+	case CONF_T_LCOMMUNITY: {
+		uint32_t f[3];
+		if (!parse_fields(text, len, f, 3, UINT32_MAX)) {
+			char shown[64];
+			snprintf(msg, cap, "'%s' is not a large community "
+				 "(GLOBAL:LOCAL1:LOCAL2, each 0 to 4294967295)",
+				 conf_show(text, len, shown, sizeof(shown)));
+			break;
+		}
+		struct conf_large_community lc = { f[0], f[1], f[2] };
+		memcpy(dst, &lc, sizeof(lc));
+		ret = 0;
+		break;
+	}
+	case CONF_T_RRTYPE:
+		ret = parse_rrtype(text, len, dst, msg, cap);
 		break;
 	case CONF_T_SECTION:
 	case CONF_T_RECORDS:
@@ -503,6 +618,33 @@ void conf_value_text(const struct conf_row *r, const void *v, char *buf,
 		dns_name_to_str(name, v);
 		snprintf(buf, cap, "%s", name);
 		break;
+	case CONF_T_PREFIX: {
+		const struct conf_prefix *p = v;
+		if (p->family == 0)
+			break;
+		inet_ntop(p->family, &p->addr, host, sizeof(host));
+		snprintf(buf, cap, "%s/%u", host, p->len);
+		break;
+	}
+	case CONF_T_COMMUNITY: {
+		uint32_t c;
+		memcpy(&c, v, sizeof(c));
+		snprintf(buf, cap, "%u:%u", c >> 16, c & 0xffff);
+		break;
+	}
+	case CONF_T_LCOMMUNITY: {
+		struct conf_large_community lc;
+		memcpy(&lc, v, sizeof(lc));
+		snprintf(buf, cap, "%u:%u:%u", lc.global, lc.local1, lc.local2);
+		break;
+	}
+	case CONF_T_RRTYPE: {
+		uint16_t t;
+		char tb[16];
+		memcpy(&t, v, sizeof(t));
+		snprintf(buf, cap, "%s", dns_rrtype_to_str(t, tb));
+		break;
+	}
 	case CONF_T_SECTION:
 	case CONF_T_RECORDS:
 		break;
@@ -583,6 +725,11 @@ void conf_value_yaml(FILE *f, const struct conf_row *r, const void *v)
 		break;
 	case CONF_T_ADDR:
 	case CONF_T_NAME:
+	case CONF_T_PREFIX:
+	case CONF_T_COMMUNITY:
+	case CONF_T_LCOMMUNITY:
+		/* Quoted: "::1/128" would not be a plain scalar, and YAML 1.1
+		 * readers take "65000:1" for a base-60 integer. */
 		conf_value_text(r, v, buf, sizeof(buf));
 		yaml_quoted(f, buf);
 		break;
@@ -618,6 +765,18 @@ bool conf_value_equal(const struct conf_row *r, const void *a, const void *b)
 		return aa->len == ab->len && memcmp(&aa->ss, &ab->ss, aa->len) == 0;
 	case CONF_T_NAME:
 		return dns_name_equal(a, b);
+	case CONF_T_PREFIX: {
+		const struct conf_prefix *pa = a, *pb = b;
+		return pa->family == pb->family && pa->len == pb->len &&
+		       memcmp(&pa->addr, &pb->addr, pa->family == AF_INET ?
+			      sizeof(pa->addr.v4) : sizeof(pa->addr.v6)) == 0;
+	}
+	case CONF_T_COMMUNITY:
+		return memcmp(a, b, sizeof(uint32_t)) == 0;
+	case CONF_T_LCOMMUNITY:
+		return memcmp(a, b, sizeof(struct conf_large_community)) == 0;
+	case CONF_T_RRTYPE:
+		return memcmp(a, b, sizeof(uint16_t)) == 0;
 	case CONF_T_SECTION:
 	case CONF_T_RECORDS:
 		break;
@@ -656,6 +815,8 @@ bool conf_value_is_set(const struct conf_row *r, const void *v)
 		return s != NULL;
 	case CONF_T_ADDR:
 		return ((const struct conf_addr *)v)->len != 0;
+	case CONF_T_PREFIX:
+		return ((const struct conf_prefix *)v)->family != 0;
 	default:
 		return true;
 	}
@@ -723,6 +884,19 @@ void conf_value_describe(const struct conf_row *r, char *buf, size_t cap)
 	case CONF_T_PATH:
 		snprintf(buf, cap, "file path");
 		break;
+	case CONF_T_PREFIX:
+		snprintf(buf, cap, "IP prefix, `ADDR/LEN`");
+		break;
+	case CONF_T_COMMUNITY:
+		snprintf(buf, cap, "BGP community, `AS:VALUE`");
+		break;
+	case CONF_T_LCOMMUNITY:
+		snprintf(buf, cap, "BGP large community, "
+			 "`GLOBAL:LOCAL1:LOCAL2`");
+		break;
+	case CONF_T_RRTYPE:
+		snprintf(buf, cap, "RR type");
+		break;
 	case CONF_T_SECTION:
 		snprintf(buf, cap, "section");
 		break;
@@ -746,6 +920,10 @@ void conf_type_noun(const struct conf_row *r, bool item, char *buf, size_t cap)
 		[CONF_T_ADDR] = "an IP address",
 		[CONF_T_NAME] = "a domain name",
 		[CONF_T_PATH] = "a path",
+		[CONF_T_PREFIX] = "an IP prefix",
+		[CONF_T_COMMUNITY] = "a BGP community",
+		[CONF_T_LCOMMUNITY] = "a BGP large community",
+		[CONF_T_RRTYPE] = "an RR type",
 	};
 	if (r->type == CONF_T_ENUM) {
 		int n = snprintf(buf, cap, "one of ");

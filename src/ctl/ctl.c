@@ -1,9 +1,10 @@
 /*
  * The control thread: its libuv loop, the signals it answers (SIGHUP
- * reloads zones; SIGTERM and SIGINT stop), the zone loader that builds each
- * new zone set and publishes it with one pointer swap (zone_snapshot_
- * publish(): RCU, the old set is freed after a grace period, so workers
- * never wait), and the dispatch of control requests. Everything here runs
+ * reloads zones; SIGTERM and SIGINT drain the anycast networks, then
+ * stop), the zone loader that builds each new zone set with the views of
+ * the networks that serve some zones and publishes it with one pointer
+ * swap (zone_snapshot_publish(): RCU, the old set is freed after a grace
+ * period, so workers never wait), and the dispatch of control requests. Everything here runs
  * on the loop's thread; the HTTP thread only reads what ctl->lock guards.
  */
 #include <signal.h>
@@ -56,6 +57,12 @@ int ctl_reload(struct ctl *ctl, const uint8_t *only, size_t *failed)
 	const struct zone_set *cur = zone_snapshot_read(ctl->snap);
 	struct zone_set *next = NULL;
 	int ret = zone_reload(cur, ctl->sources, n, only, &next, st);
+	/* Every set published carries the networks' views of it. */
+	if (ret == 0 && ctl->nviews > 0) {
+		ret = zone_set_views(next, ctl->views, ctl->nviews);
+		if (ret != 0)
+			zone_set_free(next);
+	}
 	if (ret != 0) {
 		free(st);
 		return ret;
@@ -122,6 +129,7 @@ void ctl_view_fill(struct ctl *ctl, struct ctl_view *v,
 	v->zone_count = ctl->nzones;
 	v->reloads = ctl->reloads;
 	v->load_failures = ctl->load_failures;
+	v->anycast = ctl_anycast_view(ctl);
 }
 
 static void handle_reload(struct ctl *ctl, const struct ctl_request *req,
@@ -174,12 +182,21 @@ void ctl_handle_request(struct ctl *ctl, const char *line, size_t len,
 		fprintf(f, "error: %s\n", err);
 		return;
 	}
-	if (req.command == CTL_RELOAD) {
+	switch (req.command) {
+	case CTL_RELOAD:
 		handle_reload(ctl, &req, f);
 		return;
+	case CTL_DRAIN:
+	case CTL_UNDRAIN:
+		ctl_anycast_drain(ctl, req.command == CTL_DRAIN,
+				  req.has_network ? req.network : NULL, f);
+		return;
+	default:
+		break;
 	}
 	struct server_stats stats;
 	struct ctl_view v;
+	ctl_anycast_refresh(ctl);
 	ctl_view_fill(ctl, &v, &stats);
 	fputs("ok\n", f);
 	switch (req.command) {
@@ -192,7 +209,15 @@ void ctl_handle_request(struct ctl *ctl, const char *line, size_t len,
 	case CTL_STATS:
 		ctl_write_stats(f, &v);
 		break;
+	case CTL_BGP:
+		ctl_write_bgp(f, &v);
+		break;
+	case CTL_NETWORKS:
+		ctl_write_networks(f, &v);
+		break;
 	case CTL_RELOAD:
+	case CTL_DRAIN:
+	case CTL_UNDRAIN:
 		break;
 	}
 }
@@ -204,6 +229,18 @@ static void close_listeners(struct ctl *ctl)
 {
 	ctl_http_stop(ctl);
 	ctl_socket_close(ctl);
+}
+
+/* The last step of a stop: nothing keeps the loop running any more. */
+static void finish_stop(struct ctl *ctl)
+{
+	close_listeners(ctl);
+	/* The watchers stay: a second signal while the server stops is caught
+	 * and ignored instead of killing the process half-way. They no longer
+	 * keep the loop running. */
+	uv_unref((uv_handle_t *)&ctl->sig_hup);
+	uv_unref((uv_handle_t *)&ctl->sig_term);
+	uv_unref((uv_handle_t *)&ctl->sig_int);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -221,13 +258,9 @@ static void on_signal(uv_signal_t *h, int signum)
 	}
 	log_notice("stopping on %s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
 	ctl->stopping = true;
-	close_listeners(ctl);
-	/* The watchers stay: a second signal while the server stops is caught
-	 * and ignored instead of killing the process half-way. They no longer
-	 * keep the loop running. */
-	uv_unref((uv_handle_t *)&ctl->sig_hup);
-	uv_unref((uv_handle_t *)&ctl->sig_term);
-	uv_unref((uv_handle_t *)&ctl->sig_int);
+	/* The networks drain and are withdrawn first, while DNS is answered
+	 * and the control socket still tells how far it got. */
+	ctl_anycast_stop(ctl, finish_stop);
 }
 
 static int start_signal(struct ctl *ctl, uv_signal_t *h, int signum)
@@ -261,6 +294,8 @@ int ctl_new(const struct conf *conf, struct zone_snapshot *snap,
 	ctl->sources = calloc(n, sizeof(*ctl->sources));
 	ctl->status = calloc(n, sizeof(*ctl->status));
 	if (ctl->sources == NULL || ctl->status == NULL)
+		goto fail;
+	if (ctl_views_init(ctl) != 0)
 		goto fail;
 	for (size_t i = 0; i < ctl->nzones; i++) {
 		ctl->sources[i].name = conf->zones[i].name;
@@ -329,6 +364,7 @@ void ctl_free(struct ctl *ctl)
 	if (ctl->loop_ready) {
 		ctl->stopping = true;
 		close_listeners(ctl);
+		ctl_anycast_free(ctl);
 		/* Signal watchers never started are still initialised (or
 		 * zeroed, which uv_is_closing() and uv_close() must not see). */
 		uv_signal_t *sigs[] = { &ctl->sig_hup, &ctl->sig_term,
@@ -347,6 +383,7 @@ void ctl_free(struct ctl *ctl)
 		signal(SIGINT, SIG_IGN);
 	}
 	pthread_mutex_destroy(&ctl->lock);
+	ctl_views_free(ctl);
 	free(ctl->sources);
 	free(ctl->status);
 	free(ctl);

@@ -10,8 +10,9 @@
  * counters, which are summed on read.
  *
  * Control protocol (docs/operations.md): the client connects, sends one
- * line `status`, `zones`, `stats`, `reload` or `reload ZONE`; the daemon
- * answers a first line `ok` or `error: message`, then a body, and closes.
+ * line `status`, `zones`, `stats`, `reload [ZONE]`, `bgp`, `networks`,
+ * `drain [NETWORK]` or `undrain [NETWORK]`; the daemon answers a first
+ * line `ok` or `error: message`, then a body, and closes.
  *
  * Also here: the process-level OS specifics of the daemon (privileges,
  * descriptor limit, PID file), so main() stays a list of steps.
@@ -26,7 +27,10 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "bgp/bgp.h"
 #include "conf/conf.h"
+#include "health/health.h"
+#include "pop/pop.h"
 #include "server/server.h"
 #include "zone/zone.h"
 
@@ -40,17 +44,27 @@ enum ctl_command {
 	CTL_ZONES,
 	CTL_STATS,
 	CTL_RELOAD,
+	CTL_BGP,		/* sessions and what is announced to whom, why */
+	CTL_NETWORKS,		/* each anycast network and its checks */
+	CTL_DRAIN,		/* `drain [NETWORK]` */
+	CTL_UNDRAIN,		/* `undrain [NETWORK]` */
 };
+
+/* The longest network name (letters, digits, '-', '_', '.'). */
+#define CTL_NETWORK_MAX 63
 
 struct ctl_request {
 	enum ctl_command command;
 	bool has_zone;			/* `reload ZONE` */
 	uint8_t zone[DNS_NAME_MAXLEN];	/* wire form, as written */
+	bool has_network;		/* `drain NETWORK`, `undrain NETWORK` */
+	char network[CTL_NETWORK_MAX + 1];
 };
 
 /*
  * Parses one request: a command word and, for reload only, an optional
- * zone name (final dot optional), separated by spaces or tabs. The line may
+ * zone name (final dot optional), for drain and undrain an optional
+ * network name, separated by spaces or tabs. The line may
  * end in "\n" or "\r\n"; anything after the first newline is an error, and
  * so is any other control character or non-ASCII octet. Returns 0 and
  * fills *req, or ANYDNS_ESYNTAX with a one-line reason in err (which the
@@ -64,6 +78,23 @@ int ctl_request_parse(const void *line, size_t len, struct ctl_request *req,
  * the HTTP thread under the control thread's lock) and turned into text by
  * the writers below, which do no I/O but to f and hold no state.
  */
+/* The anycast side as `bgp`, `networks` and the metrics show it: copies
+ * taken on the control thread, all at one moment. */
+struct ctl_anycast_view {
+	uint32_t local_as;		/* 0: no BGP speaker */
+	struct in_addr router_id;
+	uint64_t now_ms;		/* monotonic ms (uv_hrtime) of the copy */
+	bool stopping;			/* draining before the daemon stops */
+	const struct bgp_peer_status *peers;
+	const bool (*peer_families)[2];	/* per peer: sends IPv4, IPv6 */
+	size_t peer_count;
+	const struct pop_network_status *networks;
+	size_t network_count;
+	const struct health_status *checks;	/* every network's, in order */
+	const size_t *check_network;	/* the network of each check */
+	size_t check_count;
+};
+
 struct ctl_view {
 	const char *version;		/* ANYDNS_VERSION */
 	time_t started;			/* wall clock at start */
@@ -78,6 +109,8 @@ struct ctl_view {
 	size_t zone_count;
 	uint64_t reloads;		/* reloads run, the start-up load too */
 	uint64_t load_failures;		/* zone loads that failed */
+	/* NULL: neither anycast networks nor BGP are configured. */
+	const struct ctl_anycast_view *anycast;
 };
 
 /* status body: `key: value` lines (version, uptime, workers, listen, zones). */
@@ -94,6 +127,17 @@ void ctl_write_stats(FILE *f, const struct ctl_view *v);
 /* Prometheus text exposition format 0.0.4 with HELP and TYPE lines; every
  * metric is listed in docs/operations.md. */
 void ctl_write_metrics(FILE *f, const struct ctl_view *v);
+
+/* bgp body: `local-as`, `router-id`, one `peer NAME: key=value...` line
+ * per peer (state, how long, counters, last error), then one `route
+ * PREFIX: ...` line per route announced (its network, attributes, the
+ * peers it goes to and why) and one `withdrawn PREFIX: ...` line per route
+ * of a network not announced, with why. */
+void ctl_write_bgp(FILE *f, const struct ctl_view *v);
+
+/* networks body: per network a `network NAME: key=value...` line, then
+ * indented `address`, `route` and `check` lines. */
+void ctl_write_networks(FILE *f, const struct ctl_view *v);
 
 /* ---- The control thread ------------------------------------------------- */
 struct ctl;
@@ -115,6 +159,35 @@ int ctl_new(const struct conf *conf, struct zone_snapshot *snap,
  */
 int ctl_load_zones(struct ctl *ctl);
 
+/*
+ * The anycast side of conf, before server_start() (it needs the
+ * privileges the daemon starts with): the BGP speaker with its peers and
+ * its listener (bound now), and the PoP with every network's health checks
+ * (not started); every network's addresses are put on their interfaces.
+ * Nothing when conf has neither networks nor BGP. Errors are logged:
+ * ANYDNS_EINVAL, ANYDNS_ENOMEM, or what bgp_speaker_listen() or
+ * pop_addresses_ensure() returned.
+ */
+int ctl_anycast_setup(struct ctl *ctl);
+
+/*
+ * What server_conf.views needs for the networks that serve some of the
+ * zones: one entry per address of such a network, with the number of its
+ * view in the published zone sets. *out (NULL when *n is 0) is the
+ * caller's to free once the server started. ANYDNS_ENOMEM.
+ */
+int ctl_server_views(const struct ctl *ctl, struct server_view_addr **out,
+		     size_t *n);
+
+/*
+ * Once the DNS workers answer and the zones are loaded: starts the BGP
+ * sessions and the health checks; each network is announced as soon as
+ * its checks are up. SIGTERM then drains every network for
+ * bgp.drain-on-stop, withdraws it and removes its addresses before
+ * ctl_run() returns. Nothing when there is no anycast side.
+ */
+int ctl_anycast_start(struct ctl *ctl);
+
 /* The server whose counters and workers the control thread and the HTTP
  * listener report (until then they report none); not owned, and it must
  * run until ctl_free(). */
@@ -135,9 +208,11 @@ void ctl_set_server(struct ctl *ctl, struct server *srv);
 int ctl_listen(struct ctl *ctl, uid_t uid, gid_t gid);
 
 /*
- * Runs the loop until SIGTERM or SIGINT: then stops accepting (closes the
- * control socket and its file, stops the HTTP listener), closes client
- * connections and returns 0. The caller then stops the server.
+ * Runs the loop until SIGTERM or SIGINT: then drains and withdraws the
+ * anycast networks (the control socket still answers meanwhile), stops
+ * the BGP sessions, stops accepting (closes the control socket and its
+ * file, stops the HTTP listener), closes client connections and returns
+ * 0. The caller then stops the server.
  */
 int ctl_run(struct ctl *ctl);
 
@@ -157,11 +232,14 @@ int ctl_user_lookup(const char *user, uid_t *uid, gid_t *gid);
 
 /*
  * Switches the whole process (every thread) to uid and gid with gid as the
- * only group, then checks root cannot be regained. Nothing to do when the
+ * only group, then checks root cannot be regained. With net_admin, the
+ * process keeps CAP_NET_ADMIN (and nothing else), so the anycast addresses
+ * can be taken off their interface at the stop. Nothing to do when the
  * process already runs as uid and gid. Errors (logged): a system error
  * (typically -EPERM when not started as root).
  */
-int ctl_drop_privileges(const char *user, uid_t uid, gid_t gid);
+int ctl_drop_privileges(const char *user, uid_t uid, gid_t gid,
+			bool net_admin);
 
 /* Writes the process ID and a newline to path (mode 0644). Returns 0 or a
  * system error (logged). */

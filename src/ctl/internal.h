@@ -25,6 +25,7 @@
 
 struct MHD_Daemon;
 struct ctl_client;
+struct ctl_anycast;
 
 struct ctl {
 	const struct conf *conf;
@@ -34,6 +35,17 @@ struct ctl {
 	/* The configured zones, pointing into conf. */
 	struct zone_source *sources;
 	size_t nzones;
+
+	/* The views of every published zone set: one per network that serves
+	 * some of the zones (anycast.c builds them from conf). */
+	struct zone_view_def *views;
+	size_t nviews;
+	const uint8_t **view_names;	/* the apexes the views point to */
+	uint32_t *network_view;		/* per network: its view, or
+					 * ZONE_VIEW_ALL */
+
+	/* The BGP speaker and the PoP; NULL when neither is configured. */
+	struct ctl_anycast *anycast;
 
 	pthread_mutex_t lock;
 	struct zone_reload_status *status;	/* nzones entries; lock */
@@ -70,6 +82,40 @@ int ctl_reload(struct ctl *ctl, const uint8_t *only, size_t *failed);
  * to it when a server runs). Off the control thread: with ctl->lock held. */
 void ctl_view_fill(struct ctl *ctl, struct ctl_view *v,
 		   struct server_stats *stats);
+
+/* ---- anycast.c: the BGP speaker, the PoP and their status -------------- */
+
+/* Builds ctl->views from the configuration (ctl_new()). ANYDNS_ENOMEM. */
+int ctl_views_init(struct ctl *ctl);
+void ctl_views_free(struct ctl *ctl);
+
+/* The zones health check's question, on the loop: every zone named (all
+ * configured ones when n is 0) is served. */
+bool ctl_zones_ok(void *arg, const uint8_t *const *apexes, size_t n,
+		  char *why, size_t whylen);
+
+/* Copies the anycast status into the view the HTTP thread reads (under
+ * ctl->lock). On the loop; nothing without an anycast side. */
+void ctl_anycast_refresh(struct ctl *ctl);
+
+/* The copy for a ctl_view (with ctl->lock held off the loop), or NULL. */
+const struct ctl_anycast_view *ctl_anycast_view(const struct ctl *ctl);
+
+/* SIGTERM: drains and withdraws the networks, stops the speaker, then
+ * calls done(ctl) on the loop (at once without an anycast side). */
+void ctl_anycast_stop(struct ctl *ctl, void (*done)(struct ctl *ctl));
+
+/* drain or undrain (network NULL: all); writes the reply's first line and
+ * body. */
+void ctl_anycast_drain(struct ctl *ctl, bool drain, const char *network,
+		       FILE *f);
+
+/* Finishes what ctl_anycast_stop() did not (start-up failures) and frees
+ * the anycast side; runs the loop to close its handles. */
+void ctl_anycast_free(struct ctl *ctl);
+
+/* routing.c: the anycast metrics (networks, checks, BGP sessions). */
+void ctl_write_anycast_metrics(FILE *f, const struct ctl_anycast_view *a);
 
 /* reply.c: ADDR@PORT, as the configuration writes it. */
 void ctl_addr_text(const struct conf_addr *a, char *buf, size_t len);

@@ -170,4 +170,6 @@ void ctl_write_metrics(FILE *f, const struct ctl_view *v)
 	       "Zone loads that failed, at start-up or at a reload.");
 	fprintf(f, "anydns_zone_load_failures_total %" PRIu64 "\n",
 		v->load_failures);
+	if (v->anycast != NULL)
+		ctl_write_anycast_metrics(f, v->anycast);
 }

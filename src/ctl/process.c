@@ -3,7 +3,9 @@
  * the descriptor limit (TCP connections are descriptors), the switch to an
  * unprivileged user once sockets are bound (setgroups(2), setresgid(2),
  * setresuid(2); glibc applies them to every thread of the process, the
- * workers already running included), and the PID file.
+ * workers already running included), keeping CAP_NET_ADMIN alone when
+ * anycast addresses must still be removed at the stop (prctl(2)
+ * PR_SET_KEEPCAPS, capset(2)), and the PID file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ctl/ctl.h"
@@ -61,7 +66,23 @@ int ctl_user_lookup(const char *user, uid_t *uid, gid_t *gid)
 	return ret;
 }
 
-int ctl_drop_privileges(const char *user, uid_t uid, gid_t gid)
+/* Keeps CAP_NET_ADMIN alone, permitted and effective, once the uid is no
+ * longer 0 (capabilities(7): PR_SET_KEEPCAPS kept the permitted set
+ * through setresuid(), which cleared the effective one). */
+static int keep_net_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0,
+	};
+	struct __user_cap_data_struct data[2];
+	memset(data, 0, sizeof(data));
+	data[CAP_NET_ADMIN / 32].permitted = 1u << (CAP_NET_ADMIN % 32);
+	data[CAP_NET_ADMIN / 32].effective = 1u << (CAP_NET_ADMIN % 32);
+	return syscall(SYS_capset, &hdr, data) == 0 ? 0 : -errno;
+}
+
+int ctl_drop_privileges(const char *user, uid_t uid, gid_t gid,
+			bool net_admin)
 {
 	if (getuid() == uid && geteuid() == uid && getgid() == gid &&
 	    getegid() == gid) {
@@ -70,12 +91,18 @@ int ctl_drop_privileges(const char *user, uid_t uid, gid_t gid)
 	}
 	/* Groups first: once the uid changed, they could not be. */
 	const char *step = NULL;
-	if (setgroups(1, &gid) != 0)
+	if (net_admin && uid != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
+		step = "PR_SET_KEEPCAPS";
+	else if (setgroups(1, &gid) != 0)
 		step = "setgroups";
 	else if (setresgid(gid, gid, gid) != 0)
 		step = "setresgid";
 	else if (setresuid(uid, uid, uid) != 0)
 		step = "setresuid";
+	else if (net_admin && uid != 0 && keep_net_admin() != 0)
+		step = "capset CAP_NET_ADMIN";
+	if (net_admin && uid != 0)
+		prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 	if (step != NULL) {
 		int ret = -errno;
 		log_err("cannot switch to user %s (%s): %s", user, step,
@@ -87,8 +114,9 @@ int ctl_drop_privileges(const char *user, uid_t uid, gid_t gid)
 		log_err("user %s: root could be regained", user);
 		return ANYDNS_EINVAL;
 	}
-	log_info("running as user %s (uid %u, gid %u)", user, (unsigned)uid,
-		 (unsigned)gid);
+	log_info("running as user %s (uid %u, gid %u)%s", user, (unsigned)uid,
+		 (unsigned)gid, net_admin ? ", keeping CAP_NET_ADMIN for the "
+		 "anycast addresses" : "");
 	return 0;
 }
 

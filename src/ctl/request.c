@@ -1,9 +1,10 @@
 /*
  * The control protocol's request line: a command word and, for `reload`,
  * an optional zone name in presentation form (RFC 1035 §5.1, final dot
- * optional). It arrives from a local client, which is still outside input:
- * every octet is read through the wire cursor, the line is bounded, and
- * each rejection says why in one line the client shows to its operator.
+ * optional), for `drain` and `undrain` an optional network name. It
+ * arrives from a local client, which is still outside input: every octet
+ * is read through the wire cursor, the line is bounded, and each
+ * rejection says why in one line the client shows to its operator.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,15 +22,25 @@ struct words {
 	size_t count;
 };
 
+enum arg_kind {
+	ARG_NONE = 0,
+	ARG_ZONE,		/* a domain name */
+	ARG_NETWORK,		/* a network's name */
+};
+
 static const struct {
 	const char *name;
 	enum ctl_command command;
-	bool takes_zone;
+	enum arg_kind arg;
 } commands[] = {
-	{ "status", CTL_STATUS, false },
-	{ "zones", CTL_ZONES, false },
-	{ "stats", CTL_STATS, false },
-	{ "reload", CTL_RELOAD, true },
+	{ "status", CTL_STATUS, ARG_NONE },
+	{ "zones", CTL_ZONES, ARG_NONE },
+	{ "stats", CTL_STATS, ARG_NONE },
+	{ "reload", CTL_RELOAD, ARG_ZONE },
+	{ "bgp", CTL_BGP, ARG_NONE },
+	{ "networks", CTL_NETWORKS, ARG_NONE },
+	{ "drain", CTL_DRAIN, ARG_NETWORK },
+	{ "undrain", CTL_UNDRAIN, ARG_NETWORK },
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -115,15 +126,32 @@ int ctl_request_parse(const void *line, size_t len, struct ctl_request *req,
 	char buf[40];
 	if (i == n)
 		return fail(err, errlen, "unknown command '%s' (status, zones, "
-			    "stats, reload [ZONE])",
+			    "stats, reload [ZONE], bgp, networks, drain "
+			    "[NETWORK], undrain [NETWORK])",
 			    shown(w.text[0], buf, sizeof(buf)));
 	memset(req, 0, sizeof(*req));
 	req->command = commands[i].command;
 	if (w.count == 1)
 		return 0;
-	if (!commands[i].takes_zone)
+	if (commands[i].arg == ARG_NONE)
 		return fail(err, errlen, "'%s' takes no argument",
 			    commands[i].name);
+	if (commands[i].arg == ARG_NETWORK) {
+		size_t nlen = strlen(w.text[1]);
+		bool ok = nlen <= CTL_NETWORK_MAX;
+		for (size_t k = 0; ok && k < nlen; k++) {
+			char ch = w.text[1][k];
+			ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			     (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+			     ch == '.';
+		}
+		if (!ok)
+			return fail(err, errlen, "'%s' is not a network name",
+				    shown(w.text[1], buf, sizeof(buf)));
+		memcpy(req->network, w.text[1], nlen + 1);
+		req->has_network = true;
+		return 0;
+	}
 	size_t zlen;
 	if (dns_name_from_str(req->zone, &zlen, w.text[1], NULL) != 0)
 		return fail(err, errlen, "'%s' is not a domain name",

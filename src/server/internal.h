@@ -92,6 +92,7 @@ struct server_conn {
 	bool last;		/* query limit reached: close once flushed */
 	int fd;
 	uint32_t client_slot;	/* index into server.client_count */
+	uint32_t view;		/* of the zone set (its local address) */
 	uint32_t queries;
 	uint64_t deadline;	/* monotonic ms of the idle timeout */
 	struct server_conn *prev, *next;
@@ -119,6 +120,8 @@ struct server_worker {
 	bool started;
 	struct answer_conf answer;	/* own copy, read-only */
 	const struct zone_snapshot *zones;
+	const struct server_view_addr *views;	/* the server's, read-only */
+	size_t nviews;
 	uint32_t idle_ms;
 	uint32_t max_queries;
 
@@ -146,6 +149,7 @@ struct server {
 	_Alignas(SERVER_CACHELINE) atomic_uint tcp_open;
 	_Alignas(SERVER_CACHELINE) struct server_conf conf;
 	struct sockaddr_storage *listen;	/* own copy */
+	struct server_view_addr *views;		/* own copy */
 	unsigned nworkers;
 	struct server_worker **workers;
 	int stop_fd;			/* eventfd, readable once stopping */
@@ -176,6 +180,40 @@ void server_tcp_event(struct server_worker *w, struct server_conn *c);
 int server_tcp_expire(struct server_worker *w);
 /* Closes every connection and frees the pools (worker exit). */
 void server_tcp_fini(struct server_worker *w);
+
+/* ---- views ---------------------------------------------------------------
+ * Which view of the zone set a query's destination address gets: a scan
+ * of the few anycast prefixes, longest match first, with no lock and no
+ * allocation. Workers without views never call it.
+ */
+static inline bool server_prefix_has(const struct server_view_addr *v,
+				     const uint8_t *addr)
+{
+	unsigned full = v->prefix_len / 8, rest = v->prefix_len % 8;
+	if (memcmp(v->addr, addr, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff00u >> rest);
+	return ((v->addr[full] ^ addr[full]) & mask) == 0;
+}
+
+/* family and addr (4 or 16 octets, network order): the destination. */
+static inline uint32_t server_view_of(const struct server_view_addr *views,
+				      size_t n, int family, const void *addr)
+{
+	uint32_t view = ZONE_VIEW_ALL;
+	int best = -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct server_view_addr *v = &views[i];
+		if (v->family == family && (int)v->prefix_len > best &&
+		    server_prefix_has(v, addr)) {
+			best = v->prefix_len;
+			view = v->view;
+		}
+	}
+	return view;
+}
 
 /* ---- counters ----------------------------------------------------------
  * Only the owning worker writes its counters, so a relaxed load and store

@@ -68,6 +68,14 @@ static int conf_check(const struct server_conf *conf)
 	for (size_t i = 0; why == NULL && i < conf->listen_count; i++)
 		if (!listen_addr_valid(&conf->listen[i]))
 			why = "listen address not IPv4/IPv6 with a port";
+	if (why == NULL && conf->view_count > SERVER_MAX_VIEW_ADDRS)
+		why = "too many view addresses";
+	for (size_t i = 0; why == NULL && i < conf->view_count; i++) {
+		const struct server_view_addr *v = &conf->views[i];
+		if ((v->family != AF_INET && v->family != AF_INET6) ||
+		    v->prefix_len > (v->family == AF_INET ? 32 : 128))
+			why = "view address not an IPv4/IPv6 prefix";
+	}
 	if (why == NULL)
 		return 0;
 	log_err("server: invalid configuration: %s", why);
@@ -131,6 +139,8 @@ static int worker_new(struct server *srv, unsigned id,
 	w->epfd = -1;
 	w->spare_fd = -1;
 	w->zones = conf->zones;
+	w->views = srv->views;
+	w->nviews = conf->view_count;
 	w->answer = conf->answer;
 	w->answer.tcp_keepalive = keepalive_units(conf);
 	w->idle_ms = conf->tcp_idle_timeout_ms;
@@ -240,6 +250,7 @@ static void server_free(struct server *srv)
 		close(srv->stop_fd);
 	free(srv->client_count);
 	free(srv->listen);
+	free(srv->views);
 	free(srv);
 }
 
@@ -322,6 +333,14 @@ int server_start(const struct server_conf *conf, struct server **out)
 	memcpy(srv->listen, conf->listen,
 	       conf->listen_count * sizeof(*srv->listen));
 	srv->conf.listen = srv->listen;
+	if (conf->view_count > 0) {
+		srv->views = malloc(conf->view_count * sizeof(*srv->views));
+		if (srv->views == NULL)
+			goto fail;
+		memcpy(srv->views, conf->views,
+		       conf->view_count * sizeof(*srv->views));
+	}
+	srv->conf.views = srv->views;
 
 	srv->nworkers = conf->workers;
 	if (srv->nworkers == 0) {

@@ -10,7 +10,8 @@
  * Implements: RFC 1035 §4.2.1 and §4.2.2 (UDP and TCP transport), RFC 7766
  * (DNS over TCP: pipelining, answers in any order they are ready, idle
  * timeouts §6.2.3, connection limits §6.2.2), RFC 7828 (edns-tcp-keepalive
- * advertised), RFC 3542 §6 and ip(7) IP_PKTINFO (reply source address).
+ * advertised), RFC 3542 §6 and ip(7) IP_PKTINFO (reply source address,
+ * and the destination that picks a network's view of the zones).
  */
 #ifndef ANYDNS_SERVER_SERVER_H
 #define ANYDNS_SERVER_SERVER_H
@@ -29,6 +30,24 @@
 
 /* The edns-tcp-keepalive value that means "advertise the idle timeout". */
 #define SERVER_KEEPALIVE_IDLE UINT32_MAX
+
+/*
+ * An address (or prefix) whose queries are answered from one view of the
+ * zone set (zone_set_view()): the addresses of an anycast network that
+ * serves some of the zones only. A query is matched by the address it was
+ * sent to (IP_PKTINFO / IPV6_PKTINFO over UDP, the accepted socket's own
+ * address over TCP), the longest prefix winning; an address in no entry
+ * is answered from the whole set.
+ */
+struct server_view_addr {
+	sa_family_t family;		/* AF_INET or AF_INET6 */
+	uint8_t prefix_len;		/* 32 or 128 for one address */
+	uint8_t addr[16];		/* network order; IPv4 in addr[0..3] */
+	uint32_t view;			/* index into zone_set.views */
+};
+
+/* The most entries a server takes (a lookup scans them all). */
+#define SERVER_MAX_VIEW_ADDRS 256
 
 struct server_conf {
 	/* Addresses to listen on, UDP and TCP each: struct sockaddr_in or
@@ -69,6 +88,10 @@ struct server_conf {
 	struct answer_conf answer;
 	/* The published zone set; not owned, must outlive the server. */
 	const struct zone_snapshot *zones;
+	/* Addresses answered from a view of it; copied by server_start().
+	 * None: every query is answered from the whole set. */
+	const struct server_view_addr *views;
+	size_t view_count;
 };
 
 /* Fills conf with the defaults above: no listen address, answer_conf_init()
@@ -141,7 +164,8 @@ struct server;
  * by the caller (server_stop()). On error nothing is left open or running.
  * Errors: ANYDNS_EINVAL (no listen address, not IPv4/IPv6, port 0, a limit
  * out of range, keepalive above the idle timeout, udp_max_payload below
- * 512, no zones), ANYDNS_ENOMEM, or a
+ * 512, no zones, a view address that is not IPv4/IPv6 or too long a
+ * prefix, too many of them), ANYDNS_ENOMEM, or a
  * system error of socket()/bind()/listen()/epoll/pthread_create() as
  * -errno (-EADDRINUSE, -EACCES, -EADDRNOTAVAIL...), logged with the
  * address at fault.

@@ -15,7 +15,9 @@
  * list kept in deadline order by moving a connection to its tail on
  * progress is the whole timer wheel. A message whose length cannot be a
  * query we serve (shorter than a header, longer than SERVER_QUERY_MAX)
- * closes the connection: the stream cannot be trusted after it.
+ * closes the connection: the stream cannot be trusted after it. The local
+ * address a connection was accepted on picks the view of the zone set its
+ * queries are answered from (server_view_of()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -273,7 +275,8 @@ static void conn_serve(struct server_worker *w, struct server_conn *c)
 	wire_init(&cur, c->in, c->in_len);
 
 	rcu_read_lock();
-	const struct zone_set *zones = zone_snapshot_read(w->zones);
+	const struct zone_set *zones = zone_set_view(
+		zone_snapshot_read(w->zones), c->view);
 	while (!c->last && wire_avail(&cur) >= 2) {
 		size_t mlen = wire_read_u16(&cur);
 		if (mlen < DNS_HEADER_LEN || mlen > SERVER_QUERY_MAX) {
@@ -381,6 +384,22 @@ static void shed_one(struct server_worker *w, struct server_sock *s)
 	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+/* The view of the zones a connection's queries get: by the local address
+ * the client connected to (a wildcard listener accepts for every address
+ * of the host). One getsockname() per connection, only with views. */
+static uint32_t conn_view(const struct server_worker *w, int fd)
+{
+	union server_addr local;
+	socklen_t len = sizeof(local);
+	if (w->nviews == 0 || getsockname(fd, &local.sa, &len) != 0)
+		return ZONE_VIEW_ALL;
+	if (local.sa.sa_family == AF_INET)
+		return server_view_of(w->views, w->nviews, AF_INET,
+				      &local.sin.sin_addr);
+	return server_view_of(w->views, w->nviews, AF_INET6,
+			      &local.sin6.sin6_addr);
+}
+
 void server_tcp_accept(struct server_worker *w, struct server_sock *s)
 {
 	for (unsigned i = 0; i < SERVER_ACCEPT_BURST; i++) {
@@ -422,6 +441,7 @@ void server_tcp_accept(struct server_worker *w, struct server_sock *s)
 		c->last = false;
 		c->fd = fd;
 		c->client_slot = slot;
+		c->view = conn_view(w, fd);
 		c->queries = 0;
 		c->backlog = NULL;
 		c->backlog_off = c->backlog_len = 0;

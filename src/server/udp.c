@@ -10,7 +10,9 @@
  * back as the source of the reply (ipi_spec_dst, ipi6_addr; ip(7), ipv6(7),
  * RFC 3542 §6). Without it a socket bound to a wildcard address on a host
  * with several anycast addresses would answer from whichever address the
- * route prefers, and resolvers drop such replies.
+ * route prefers, and resolvers drop such replies. The same destination
+ * picks the view of the zone set the query is answered from, when anycast
+ * networks serve only some of the zones (server_view_of()).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -77,12 +79,21 @@ void server_udp_batch_free(struct server_udp_batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* The destination address of a datagram, from its IP_PKTINFO or
+ * IPV6_PKTINFO: what picks the view of the zones it is answered from. */
+struct udp_dst {
+	int family;		/* 0: the datagram carried none */
+	uint8_t addr[16];
+};
+
 /*
  * Writes into ctl the control message that makes the reply leave from the
- * destination address of the query rx; returns its length, 0 if the query
- * carried none (then the kernel picks the source as for any socket).
+ * destination address of the query rx, and that address into dst; returns
+ * the message's length, 0 if the query carried none (then the kernel
+ * picks the source as for any socket).
  */
-static size_t reply_pktinfo(const struct msghdr *rx, union server_cmsg *ctl)
+static size_t reply_pktinfo(const struct msghdr *rx, union server_cmsg *ctl,
+			    struct udp_dst *dst)
 {
 	struct cmsghdr *out = &ctl->align;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(rx); cm != NULL;
@@ -96,6 +107,8 @@ static size_t reply_pktinfo(const struct msghdr *rx, union server_cmsg *ctl)
 			 * the route decides where the reply goes. */
 			memset(&pi, 0, sizeof(pi));
 			pi.ipi_spec_dst = in.ipi_addr;
+			dst->family = AF_INET;
+			memcpy(dst->addr, &in.ipi_addr, 4);
 			out->cmsg_level = IPPROTO_IP;
 			out->cmsg_type = IP_PKTINFO;
 			out->cmsg_len = CMSG_LEN(sizeof(pi));
@@ -107,6 +120,8 @@ static size_t reply_pktinfo(const struct msghdr *rx, union server_cmsg *ctl)
 			struct in6_pktinfo in, pi;
 			memcpy(&in, CMSG_DATA(cm), sizeof(in));
 			pi.ipi6_addr = in.ipi6_addr;
+			dst->family = AF_INET6;
+			memcpy(dst->addr, &in.ipi6_addr, 16);
 			/* A link-local source only means something on its
 			 * link; any other leaves the way the route says. */
 			pi.ipi6_ifindex = IN6_IS_ADDR_LINKLOCAL(&in.ipi6_addr) ?
@@ -144,17 +159,25 @@ static unsigned answer_batch(struct server_worker *w, enum server_transport tr,
 		}
 		struct dns_query q;
 		struct answer_result res;
+		struct udp_dst dst = { 0 };
+		/* Written into the slot of the next reply before it is known
+		 * whether there will be one: the destination is needed first,
+		 * to pick the zones. */
+		size_t ctl_len = reply_pktinfo(rh, &b->tx_ctl[ready], &dst);
+		const struct zone_set *served = zones;
+		if (w->nviews > 0 && dst.family != 0)
+			served = zone_set_view(zones, server_view_of(
+				w->views, w->nviews, dst.family, dst.addr));
 		int prc = dns_query_parse(b->rx_iov[i].iov_base,
 					  b->rx[i].msg_len, &q);
-		answer_query(&w->answer, zones, &q, prc, ANSWER_UDP, resp,
+		answer_query(&w->answer, served, &q, prc, ANSWER_UDP, resp,
 			     b->tx_cap, &res);
 		server_count(&w->stats, tr, &q, prc, &res);
 		if (res.len > 0) {
 			struct msghdr *th = &b->tx[ready].msg_hdr;
 			th->msg_name = &b->peer[i];
 			th->msg_namelen = rh->msg_namelen;
-			th->msg_controllen =
-				reply_pktinfo(rh, &b->tx_ctl[ready]);
+			th->msg_controllen = ctl_len;
 			b->tx_iov[ready].iov_base = resp;
 			b->tx_iov[ready].iov_len = res.len;
 			ready++;

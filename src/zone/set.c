@@ -75,10 +75,57 @@ int zone_set_new(struct zone *const *zones, size_t n, struct zone_set **out)
 	return 0;
 }
 
+static void views_free(struct zone_set **views, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		zone_set_free(views[i]);
+	free(views);
+}
+
+int zone_set_views(struct zone_set *set, const struct zone_view_def *defs,
+		   size_t n)
+{
+	struct zone_set **views = calloc(n ? n : 1, sizeof(*views));
+	struct zone **pick = calloc(set->count ? set->count : 1, sizeof(*pick));
+	uint8_t lower[DNS_NAME_MAXLEN];
+	size_t built = 0;
+	int ret = ANYDNS_ENOMEM;
+	if (views == NULL || pick == NULL)
+		goto fail;
+	for (; built < n; built++) {
+		size_t k = 0;
+		for (size_t j = 0; j < defs[built].count; j++) {
+			size_t len = dns_name_copy_lower(lower,
+							 defs[built].apexes[j]);
+			struct zone *z = set_lookup(set, lower, len);
+			bool dup = false;
+			for (size_t m = 0; z != NULL && m < k; m++)
+				dup |= pick[m] == z;
+			if (z != NULL && !dup && k < set->count)
+				pick[k++] = z;
+		}
+		ret = zone_set_new(pick, k, &views[built]);
+		if (ret != 0)
+			goto fail;
+	}
+	free(pick);
+	views_free(set->views, set->view_count);
+	set->views = views;
+	set->view_count = n;
+	return 0;
+fail:
+	free(pick);
+	if (views != NULL)
+		views_free(views, built);
+	return ret;
+}
+
 void zone_set_free(struct zone_set *set)
 {
 	if (set == NULL)
 		return;
+	/* The views first: they hold references to the same zones. */
+	views_free(set->views, set->view_count);
 	for (size_t i = 0; i < set->count; i++) {
 		struct zone *z = set->zones[i];
 		if (z->refs == 0) {

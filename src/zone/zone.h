@@ -215,6 +215,13 @@ struct zone_set {
 	struct zone **zones;		/* sorted by canonical apex order */
 	struct zone **table;		/* apex hash index */
 	size_t table_mask;
+	/* Views: subsets of these zones, each a set of its own sharing the
+	 * zones by reference, served on some addresses only (the anycast
+	 * networks that serve some of the zones, src/pop). Built by
+	 * zone_set_views() before the set is published and freed with it;
+	 * a view has no views. */
+	struct zone_set **views;
+	size_t view_count;
 };
 
 /*
@@ -236,6 +243,34 @@ const struct zone *zone_set_find(const struct zone_set *set,
 
 /* The zone with exactly this apex, or NULL. */
 struct zone *zone_set_get(const struct zone_set *set, const uint8_t *lapex);
+
+/* The zones of one view: apexes in wire form, any case. */
+struct zone_view_def {
+	const uint8_t *const *apexes;
+	size_t count;
+};
+
+/*
+ * Gives set the n views defined, replacing any it had: view i holds the
+ * zones of set named by defs[i]; a name the set does not hold (a zone
+ * that failed to load) is left out, so that view answers REFUSED for it.
+ * Only on a set nobody reads yet (before zone_snapshot_publish()). Returns
+ * 0, or ANYDNS_ENOMEM with set unchanged.
+ */
+int zone_set_views(struct zone_set *set, const struct zone_view_def *defs,
+		   size_t n);
+
+/* A view number that is no view: the whole set. */
+#define ZONE_VIEW_ALL UINT32_MAX
+
+/* The zones served for view (an index into set->views): that view, or the
+ * whole set for ZONE_VIEW_ALL or a view the set does not have. For the
+ * query path: no lock, no allocation. */
+static inline const struct zone_set *zone_set_view(const struct zone_set *set,
+						   uint32_t view)
+{
+	return view < set->view_count ? set->views[view] : set;
+}
 
 /*
  * The published snapshot slot. Readers (worker threads registered with

@@ -187,6 +187,51 @@ static inline int st_publish(struct st_env *e, const char *file)
 	return 0;
 }
 
+/*
+ * Views for the anycast-network tests: the zone of file published with
+ * view 0 holding no zone and view 1 holding it, and the server told that
+ * 127.0.0.2 and fd00::/8 (ST_V6_EXTRA) get view 0, 127.0.0.0/8 and ::1
+ * view 1; any other address gets the whole set.
+ */
+static inline int st_publish_views(struct st_env *e, const char *file,
+				   struct server_view_addr *va)
+{
+	static const char *const nets[4][2] = {
+		{ "127.0.0.0", "8" }, { "127.0.0.2", "32" },
+		{ "fd00::", "8" }, { "::1", "128" },
+	};
+	static const uint32_t view_of[4] = { 1, 0, 0, 1 };
+	struct zone *z;
+	struct zone_set *set;
+	uint8_t other[DNS_NAME_MAXLEN], apex[DNS_NAME_MAXLEN];
+	size_t len;
+	if (st_load_zone(file, &z) != 0)
+		return -1;
+	if (zone_set_new(&z, 1, &set) != 0) {
+		zone_free(z);
+		return -1;
+	}
+	dns_name_from_str(other, &len, "other.example.", NULL);
+	dns_name_from_str(apex, &len, "example.com.", NULL);
+	const uint8_t *v0[] = { other }, *v1[] = { apex };
+	struct zone_view_def defs[] = { { v0, 1 }, { v1, 1 } };
+	if (zone_set_views(set, defs, 2) != 0) {
+		zone_set_free(set);
+		return -1;
+	}
+	zone_snapshot_publish(&e->snap, set);
+	for (int i = 0; i < 4; i++) {
+		memset(&va[i], 0, sizeof(va[i]));
+		va[i].family = strchr(nets[i][0], ':') != NULL ? AF_INET6 : AF_INET;
+		inet_pton(va[i].family, nets[i][0], va[i].addr);
+		va[i].prefix_len = (uint8_t)atoi(nets[i][1]);
+		va[i].view = view_of[i];
+	}
+	e->conf.views = va;
+	e->conf.view_count = 4;
+	return 0;
+}
+
 /* The zone loaded and a configuration for 127.0.0.1 and ::1 with two
  * workers; the test adjusts e->conf and then calls st_env_start(). */
 static inline int st_env_init(struct st_env *e)

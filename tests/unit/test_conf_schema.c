@@ -173,11 +173,24 @@ static void table_is_consistent(void **state)
 		case CONF_T_NAME:
 			assert_int_equal(r->size, DNS_NAME_MAXLEN);
 			break;
+		case CONF_T_PREFIX:
+			assert_int_equal(r->size, sizeof(struct conf_prefix));
+			break;
+		case CONF_T_COMMUNITY:
+			assert_int_equal(r->size, sizeof(uint32_t));
+			break;
+		case CONF_T_LCOMMUNITY:
+			assert_int_equal(r->size,
+					 sizeof(struct conf_large_community));
+			break;
+		case CONF_T_RRTYPE:
+			assert_int_equal(r->size, sizeof(uint16_t));
+			break;
 		default:
 			fail_msg("%s: not an option type", r->name);
 		}
 	}
-	assert_int_equal(options, 18);
+	assert_int_equal(options, 58);
 }
 
 /* ---- good files --------------------------------------------------------- */
@@ -219,6 +232,98 @@ static void load_full(void **state)
 	/* Case is kept as written. */
 	assert_memory_equal(c.zones[1].name, "\007Example\003NET", 13);
 	assert_string_equal(c.zones[1].file, "/var/lib/anydns/example.net.zone");
+
+	assert_int_equal(c.bgp.local_as, 4200000001u);
+	addr_is(&c.bgp.router_id, AF_INET, "192.0.2.254", 0);
+	addr_is(&c.bgp.listen, AF_INET6, "::", 1179);
+	assert_int_equal(c.bgp.drain_on_stop_ms, 2000);
+	assert_int_equal(c.bgp.withdraw_grace_ms, 250);
+	assert_int_equal(c.bgp.peers_count, 2);
+	const struct conf_bgp_peer *p = &c.bgp.peers[0];
+	assert_string_equal(p->name, "transit-a");
+	addr_is(&p->address, AF_INET, "192.0.2.100", 0);
+	assert_int_equal(p->remote_as, 64501);
+	assert_int_equal(p->port, 1790);
+	assert_true(p->passive);
+	assert_int_equal(p->hold_time_ms, 9000);
+	assert_int_equal(p->connect_retry_ms, 2000);
+	assert_string_equal(p->md5_password, "s3cret pass");
+	addr_is(&p->source_address, AF_INET, "192.0.2.99", 0);
+	assert_true(p->ipv4);
+	assert_false(p->ipv6);
+	assert_int_equal(p->next_hop_v4.len, 0);
+	addr_is(&p->next_hop_v6, AF_INET6, "2001:db8::99", 0);
+	p = &c.bgp.peers[1];
+	assert_string_equal(p->name, "ix.rs-1");
+	addr_is(&p->address, AF_INET6, "2001:db8:ffff::1", 0);
+	assert_int_equal(p->remote_as, 64502);
+	assert_int_equal(p->port, 179);
+	assert_false(p->passive);
+	assert_int_equal(p->hold_time_ms, 90000);
+	assert_int_equal(p->connect_retry_ms, 5000);
+	assert_null(p->md5_password);
+	assert_int_equal(p->source_address.len, 0);
+	assert_true(p->ipv4 && p->ipv6);
+	addr_is(&p->next_hop_v4, AF_INET, "192.0.2.99", 0);
+	assert_int_equal(p->next_hop_v6.len, 0);
+
+	assert_int_equal(c.health.interval_ms, 200);
+	assert_int_equal(c.health.timeout_ms, 150);
+	assert_int_equal(c.health.rise, 4);
+	assert_int_equal(c.health.fall, 3);
+	assert_int_equal(c.health.hold_down_ms, 10000);
+
+	assert_int_equal(c.networks_count, 2);
+	const struct conf_network *n = &c.networks[0];
+	assert_string_equal(n->name, "global");
+	assert_int_equal(n->prefixes_count, 2);
+	assert_int_equal(n->prefixes[0].family, AF_INET);
+	assert_int_equal(n->prefixes[0].len, 32);
+	assert_int_equal(ntohl(n->prefixes[0].addr.v4.s_addr), 0xc0000201);
+	assert_int_equal(n->prefixes[1].family, AF_INET6);
+	assert_int_equal(n->prefixes[1].len, 128);
+	assert_int_equal(n->prefixes[1].addr.v6.s6_addr[15], 0x53);
+	assert_int_equal(n->zones_count, 0);
+	assert_string_equal(n->interface, "dummy0");
+	assert_int_equal(n->prepend, 2);
+	assert_int_equal(n->communities_count, 2);
+	assert_int_equal(n->communities[0], (64500u << 16) | 1);
+	assert_int_equal(n->communities[1], (65000u << 16) | 65535);
+	assert_int_equal(n->large_communities_count, 1);
+	assert_int_equal(n->large_communities[0].global, 4200000001u);
+	assert_int_equal(n->large_communities[0].local1, 1);
+	assert_int_equal(n->large_communities[0].local2, 2);
+	assert_int_equal(n->drain_time_ms, 30000);
+	assert_false(n->checks.zones);
+	assert_string_equal(n->checks.command, "/usr/local/bin/pop-ok --quick");
+	assert_int_equal(n->checks.command_interval_ms, 5000);
+	assert_int_equal(n->checks.command_timeout_ms, 2000);
+	assert_true(n->checks.dns.enabled);
+	assert_string_equal(n->checks.dns.name, "www.example.com");
+	assert_int_equal(n->checks.dns.type, DNS_TYPE_AAAA);
+	assert_int_equal(n->checks.dns.expect_rcode, DNS_RCODE_NXDOMAIN);
+	assert_string_equal(n->checks.dns.expect_rdata, "2001:db8::80");
+	n = &c.networks[1];
+	assert_string_equal(n->name, "eu");
+	assert_int_equal(n->prefixes_count, 1);
+	assert_int_equal(n->prefixes[0].len, 24);
+	assert_int_equal(ntohl(n->prefixes[0].addr.v4.s_addr), 0xc6336435);
+	assert_int_equal(n->zones_count, 1);
+	assert_memory_equal(n->zones[0], "\007example\003NET", 13);
+	assert_string_equal(n->interface, "lo");
+	assert_int_equal(n->prepend, 0);
+	assert_int_equal(n->communities_count, 0);
+	assert_int_equal(n->large_communities_count, 0);
+	assert_int_equal(n->drain_time_ms, 5000);
+	assert_true(n->checks.zones);
+	assert_null(n->checks.command);
+	assert_int_equal(n->checks.command_interval_ms, 1000);
+	assert_int_equal(n->checks.command_timeout_ms, 1000);
+	assert_false(n->checks.dns.enabled);
+	assert_null(n->checks.dns.name);
+	assert_int_equal(n->checks.dns.type, DNS_TYPE_SOA);
+	assert_int_equal(n->checks.dns.expect_rcode, DNS_RCODE_NOERROR);
+	assert_null(n->checks.dns.expect_rdata);
 
 	struct conf_answer_values av;
 	conf_answer_values(&c, &av);
@@ -263,6 +368,19 @@ static void load_defaults(void **state)
 	assert_int_equal(c.log.level, LOG_LVL_INFO);
 	assert_int_equal(c.zones_count, 0);
 	assert_null(c.zones);
+	assert_int_equal(c.bgp.local_as, 0);
+	assert_int_equal(c.bgp.router_id.len, 0);
+	assert_int_equal(c.bgp.listen.len, 0);
+	assert_int_equal(c.bgp.peers_count, 0);
+	assert_int_equal(c.bgp.drain_on_stop_ms, 5000);
+	assert_int_equal(c.bgp.withdraw_grace_ms, 500);
+	assert_int_equal(c.health.interval_ms, 100);
+	assert_int_equal(c.health.timeout_ms, 50);
+	assert_int_equal(c.health.rise, 3);
+	assert_int_equal(c.health.fall, 2);
+	assert_int_equal(c.health.hold_down_ms, 5000);
+	assert_int_equal(c.networks_count, 0);
+	assert_null(c.networks);
 
 	struct conf_answer_values av;
 	conf_answer_values(&c, &av);
@@ -364,7 +482,7 @@ static void bad_files(void **state)
 		cases++;
 	}
 	globfree(&g);
-	assert_int_equal(cases, 54);
+	assert_int_equal(cases, 72);
 }
 
 /* What a data file cannot hold: no bytes at all, a NUL, bad UTF-8, a
@@ -471,7 +589,7 @@ static void print_escapes(void **state)
 /*
  * values.txt: "OPTION INPUT => NORMALISED" or "OPTION INPUT => !message";
  * INPUT is the text between the first space and " => ". Options name real
- * rows; "bool" is a stand-in row, as no option is a boolean yet.
+ * rows; "bool" is a stand-in boolean row with no validator.
  */
 static void values_table(void **state)
 {
@@ -536,7 +654,7 @@ static void values_table(void **state)
 		cases++;
 	}
 	fclose(f);
-	assert_int_equal(cases, 103);
+	assert_int_equal(cases, 159);
 }
 
 /* ---- round trip --------------------------------------------------------- */
@@ -646,7 +764,21 @@ static void print_exact(void **state)
 		 "  - name: \"a\\\\.b.example.\"\n"
 		 "    file: \"%s/z/a.zone\"\n"
 		 "  - name: \"A.example.\"\n"
-		 "    file: \"%s/../up.zone\"\n", dir, dir);
+		 "    file: \"%s/../up.zone\"\n"
+		 "bgp:\n"
+		 "  local-as: 0\n"
+		 "  router-id: ~\n"
+		 "  listen: ~\n"
+		 "  drain-on-stop: 5s\n"
+		 "  withdraw-grace: 500ms\n"
+		 "  peers: []\n"
+		 "health:\n"
+		 "  interval: 100ms\n"
+		 "  timeout: 50ms\n"
+		 "  rise: 3\n"
+		 "  fall: 2\n"
+		 "  hold-down: 5s\n"
+		 "networks: []\n", dir, dir);
 	assert_string_equal(got, want);
 	free(got);
 

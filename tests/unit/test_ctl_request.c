@@ -62,6 +62,10 @@ static const char *const names[] = {
 	[CTL_ZONES] = "zones",
 	[CTL_STATS] = "stats",
 	[CTL_RELOAD] = "reload",
+	[CTL_BGP] = "bgp",
+	[CTL_NETWORKS] = "networks",
+	[CTL_DRAIN] = "drain",
+	[CTL_UNDRAIN] = "undrain",
 };
 
 static void table(void **state)
@@ -97,6 +101,9 @@ static void table(void **state)
 				dns_name_to_str(zone, req.zone);
 				snprintf(got + k, sizeof(got) - (size_t)k, " %s", zone);
 			}
+			if (req.has_network)
+				snprintf(got + k, sizeof(got) - (size_t)k, " %s",
+					 req.network);
 		} else {
 			snprintf(got, sizeof(got), "error: %s", err);
 		}
@@ -105,7 +112,7 @@ static void table(void **state)
 		cases++;
 	}
 	fclose(f);
-	assert_int_equal(cases, 32);
+	assert_int_equal(cases, 43);
 }
 
 static void bounds(void **state)

@@ -3,8 +3,9 @@
  * 7766) through a running server on 127.0.0.1 and ::1 — single queries,
  * 50 pipelined queries on one connection, a query written in pieces, the
  * idle timeout, the per-client limit, the query limit, edns-tcp-keepalive
- * (RFC 7828), bad framing, a half-closed client, and a client that does
- * not read its answers while another one is served.
+ * (RFC 7828), bad framing, a half-closed client, a client that does not
+ * read its answers while another one is served, and the view of the zones
+ * picked by the address a connection was accepted on.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,8 @@
 #include <cmocka.h>
 
 #include "server_test.h"
+
+static bool in_netns;
 
 static int setup(void **state)
 {
@@ -427,9 +430,49 @@ static void test_tcp_slow_reader(void **state)
 	assert_int_equal(st.tcp_closed, 2);
 }
 
+/* Per-network zones over TCP: the address the connection was accepted
+ * on picks the view; a view without the zone answers REFUSED. */
+static void test_tcp_views(void **state)
+{
+	struct st_env *e = *state;
+	struct server_view_addr va[4];
+	if (!in_netns)
+		skip();
+	assert_int_equal(st_publish_views(e, ST_DATA "example.zone", va), 0);
+	e->ips[0] = "0.0.0.0";
+	e->ips[1] = "::";
+	assert_int_equal(st_env_start(e), 0);
+	static const struct {
+		const char *dst;
+		uint16_t rcode;
+	} cases[] = {
+		{ "127.0.0.1", DNS_RCODE_NOERROR },
+		{ "127.0.0.2", DNS_RCODE_REFUSED },
+		{ "::1", DNS_RCODE_NOERROR },
+		{ ST_V6_EXTRA, DNS_RCODE_REFUSED },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		static uint8_t resp[DNS_MSG_MAXLEN];
+		uint8_t q[512], frame[600];
+		size_t qlen = st_query(q, (uint16_t)(900 + i), "www.example.com.",
+				       DNS_TYPE_A, true, false);
+		int fd = st_tcp_client(cases[i].dst, e->port);
+		assert_true(fd >= 0);
+		assert_int_equal(st_write_all(fd, frame, st_frame(frame, 0, q,
+								  qlen)), 0);
+		ssize_t n = st_tcp_recv(fd, resp, sizeof(resp), ST_WAIT_MS);
+		close(fd);
+		assert_true(n >= DNS_HEADER_LEN);
+		assert_int_equal(st_id(resp), 900 + i);
+		if (DNS_RCODE(st_flags(resp)) != cases[i].rcode)
+			fail_msg("%s: RCODE %u, want %u", cases[i].dst,
+				 DNS_RCODE(st_flags(resp)), cases[i].rcode);
+	}
+}
+
 int main(void)
 {
-	st_main_init();
+	in_netns = st_main_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_tcp_single, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_large_answer, setup,
@@ -451,6 +494,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_half_close, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_views, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_slow_reader, setup,
 						teardown),
 	};

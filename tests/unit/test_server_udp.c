@@ -257,6 +257,52 @@ static void test_udp_reply_source(void **state)
 	assert_int_equal(st.send_failed, 0);
 }
 
+/* Per-network zones: a query is answered from the view of the address it
+ * was sent to (longest prefix), over IPv4 and IPv6, on wildcard sockets;
+ * a view without the zone answers REFUSED. */
+static void test_udp_views(void **state)
+{
+	struct st_env *e = *state;
+	struct server_view_addr va[4];
+	if (!in_netns)
+		skip();
+	assert_int_equal(st_publish_views(e, ST_DATA "example.zone", va), 0);
+	e->ips[0] = "0.0.0.0";
+	e->ips[1] = "::";
+	assert_int_equal(st_env_start(e), 0);
+	static const struct {
+		const char *dst;
+		uint16_t rcode;
+	} cases[] = {
+		{ "127.0.0.1", DNS_RCODE_NOERROR },	/* 127/8: view 1 */
+		{ "127.0.0.2", DNS_RCODE_REFUSED },	/* /32 beats /8 */
+		{ "127.0.0.3", DNS_RCODE_NOERROR },
+		{ "::1", DNS_RCODE_NOERROR },
+		{ ST_V6_EXTRA, DNS_RCODE_REFUSED },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t q[512], resp[512];
+		size_t qlen = st_query(q, (uint16_t)(700 + i), "www.example.com.",
+				       DNS_TYPE_A, false, false);
+		int fd = st_udp_client(cases[i].dst, e->port);
+		assert_true(fd >= 0);
+		assert_int_equal(send(fd, q, qlen, 0), (ssize_t)qlen);
+		ssize_t n = st_udp_recv(fd, resp, sizeof(resp), ST_WAIT_MS);
+		close(fd);
+		assert_true(n >= DNS_HEADER_LEN);
+		assert_int_equal(st_id(resp), 700 + i);
+		if (DNS_RCODE(st_flags(resp)) != cases[i].rcode)
+			fail_msg("%s: RCODE %u, want %u", cases[i].dst,
+				 DNS_RCODE(st_flags(resp)), cases[i].rcode);
+		assert_int_equal(st_count(resp, DNS_SECTION_ANSWER),
+				 cases[i].rcode == DNS_RCODE_NOERROR ? 1 : 0);
+	}
+	struct server_stats st;
+	server_stats(e->srv, &st);
+	assert_int_equal(st.rcodes[DNS_RCODE_REFUSED], 2);
+	assert_int_equal(st.rcodes[DNS_RCODE_NOERROR], 3);
+}
+
 int main(void)
 {
 	in_netns = st_main_init();
@@ -269,6 +315,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_burst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_reply_source, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_udp_views, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * Unit tests for src/zone/set.c: the zone of a query name is the one with
  * the longest matching apex (RFC 1034 §4.3.2), exact lookup, duplicate
- * apexes, reference counts shared between sets, and the RCU snapshot read
+ * apexes, reference counts shared between sets, views (subsets served on
+ * some addresses), and the RCU snapshot read
  * by a registered reader thread while the main thread publishes.
  */
 #include <setjmp.h>
@@ -164,6 +165,57 @@ static void refcounts(void **state)
 	zone_set_free(b);
 }
 
+/* Views: subsets served on some addresses. A view holds the named zones
+ * the set has (any case, repeats once), shares them by reference, answers
+ * nothing else, and goes with its set. */
+static void views(void **state)
+{
+	(void)state;
+	struct zone *zones[] = {
+		make_zone("example.com.", 1),
+		make_zone("example.net.", 2),
+		make_zone("eu.example.", 3),
+	};
+	struct zone_set *set = NULL;
+	assert_int_equal(zone_set_new(zones, 3, &set), 0);
+	uint8_t eu[DNS_NAME_MAXLEN], com[DNS_NAME_MAXLEN],
+		gone[DNS_NAME_MAXLEN];
+	size_t len;
+	assert_int_equal(dns_name_from_str(eu, &len, "EU.example.", NULL), 0);
+	assert_int_equal(dns_name_from_str(com, &len, "example.com.", NULL), 0);
+	assert_int_equal(dns_name_from_str(gone, &len, "failed.example.", NULL), 0);
+	const uint8_t *v0[] = { eu, gone, eu }, *v1[] = { com, eu };
+	struct zone_view_def defs[] = { { v0, 3 }, { v1, 2 }, { NULL, 0 } };
+	assert_int_equal(zone_set_views(set, defs, 3), 0);
+	assert_int_equal(set->view_count, 3);
+	assert_int_equal(zones[2]->refs, 3);
+	assert_int_equal(zones[1]->refs, 1);
+
+	const struct zone_set *v = zone_set_view(set, 0);
+	assert_int_equal(v->count, 1);
+	assert_string_equal(found(v, "www.eu.example."), "eu.example.");
+	assert_string_equal(found(v, "www.example.com."), "(none)");
+	v = zone_set_view(set, 1);
+	assert_int_equal(v->count, 2);
+	assert_string_equal(found(v, "www.example.com."), "example.com.");
+	assert_string_equal(found(v, "www.example.net."), "(none)");
+	v = zone_set_view(set, 2);
+	assert_int_equal(v->count, 0);
+	assert_string_equal(found(v, "www.example.com."), "(none)");
+	/* No such view: the whole set. */
+	assert_ptr_equal(zone_set_view(set, 3), set);
+	assert_ptr_equal(zone_set_view(set, ZONE_VIEW_ALL), set);
+	assert_string_equal(found(zone_set_view(set, ZONE_VIEW_ALL),
+				  "www.example.net."), "example.net.");
+
+	/* Replacing the views drops the old ones' references. */
+	assert_int_equal(zone_set_views(set, defs + 1, 1), 0);
+	assert_int_equal(set->view_count, 1);
+	assert_int_equal(zones[2]->refs, 2);
+	assert_int_equal(zones[0]->refs, 2);
+	zone_set_free(set);
+}
+
 struct reader {
 	struct zone_snapshot *snap;
 	volatile int stop;
@@ -261,6 +313,7 @@ int main(void)
 		cmocka_unit_test(empty_set),
 		cmocka_unit_test(duplicate_apex),
 		cmocka_unit_test(refcounts),
+		cmocka_unit_test(views),
 		cmocka_unit_test(snapshot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
