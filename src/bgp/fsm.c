@@ -387,6 +387,18 @@ static void session_error(struct bgp_peer *p, const struct bgp_notify *n,
 	go_idle(p, true, why);
 }
 
+/* §8.2.2 ManualStop with a session open: Cease/Administrative Shutdown
+ * (RFC 4486 §4), then Idle without counting it as a failure. */
+static void manual_stop(struct bgp_peer *p)
+{
+	struct bgp_notify n;
+	bgp_notify_set(&n, BGP_ERR_CEASE, BGP_CEASE_ADMIN_SHUTDOWN, NULL, 0);
+	send_notification_on(p, p->conn, &n, "stopped");
+	p->started = false;
+	p->failures = 0;
+	go_idle(p, false, "stopped");
+}
+
 static void fsm_error(struct bgp_peer *p, enum bgp_event ev)
 {
 	static const uint8_t sub[] = {
@@ -570,16 +582,9 @@ void bgp_fsm(struct bgp_peer *p, enum bgp_event ev, const struct bgp_msg *m)
 		case BGP_EV_MANUAL_START:
 		case BGP_EV_AUTOMATIC_START:
 			break;
-		case BGP_EV_MANUAL_STOP: {
-			struct bgp_notify n;
-			bgp_notify_set(&n, BGP_ERR_CEASE,
-				       BGP_CEASE_ADMIN_SHUTDOWN, NULL, 0);
-			send_notification_on(p, p->conn, &n, "stopped");
-			p->started = false;
-			p->failures = 0;
-			go_idle(p, false, "stopped");
+		case BGP_EV_MANUAL_STOP:
+			manual_stop(p);
 			break;
-		}
 		case BGP_EV_HOLD_EXPIRES: {
 			struct bgp_notify n;
 			bgp_notify_set(&n, BGP_ERR_HOLD, 0, NULL, 0);
@@ -644,16 +649,9 @@ void bgp_fsm(struct bgp_peer *p, enum bgp_event ev, const struct bgp_msg *m)
 		case BGP_EV_MANUAL_START:
 		case BGP_EV_AUTOMATIC_START:
 			break;
-		case BGP_EV_MANUAL_STOP: {
-			struct bgp_notify n;
-			bgp_notify_set(&n, BGP_ERR_CEASE,
-				       BGP_CEASE_ADMIN_SHUTDOWN, NULL, 0);
-			send_notification_on(p, p->conn, &n, "stopped");
-			p->started = false;
-			p->failures = 0;
-			go_idle(p, false, "stopped");
+		case BGP_EV_MANUAL_STOP:
+			manual_stop(p);
 			break;
-		}
 		case BGP_EV_HOLD_EXPIRES: {
 			struct bgp_notify n;
 			bgp_notify_set(&n, BGP_ERR_HOLD, 0, NULL, 0);
