@@ -11,7 +11,7 @@
 
 CC      ?= cc
 CLANG   ?= clang
-PKGS    := libzscanner liburcu yaml-0.1 libuv libmicrohttpd libmnl
+PKGS    := libzscanner liburcu yaml-0.1 libuv libmicrohttpd libmnl liburing
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -145,6 +145,13 @@ fuzz: fuzz-build
 .PHONY: bench
 bench: release
 	/usr/bin/python3 bench/run.py $(BENCH_ARGS)
+
+# --- benchmark: anycast failover against BIRD 2 (bench/README.md) -----------
+# Needs root (network namespaces); FAILOVER_ARGS passes options to
+# bench/failover.py, e.g. make bench-failover FAILOVER_ARGS="--trials 40"
+.PHONY: bench-failover
+bench-failover: release
+	/usr/bin/python3 bench/failover.py $(FAILOVER_ARGS)
 
 # --- tests --------------------------------------------------------------------
 install-deps:
