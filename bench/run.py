@@ -333,6 +333,8 @@ class Server:
 
 class Anydns(Server):
     name = "anydns"
+    # YAML lines added to the server: section (--anydns-conf-extra).
+    conf_extra = []
 
     def __init__(self, workdir, zone_path, binary):
         super().__init__(workdir, zone_path)
@@ -350,15 +352,16 @@ server:
   listen: [%s]
   port: %d
   workers: 1
-control:
+%scontrol:
   socket: %s
 log:
   level: warning
 zones:
   - name: %s
     file: %s
-""" % (ADDR, self.port, os.path.join(self.dir, "anydnsd.sock"), ZONE,
-       self.zone_path))
+""" % (ADDR, self.port,
+       "".join("  %s\n" % line for line in self.conf_extra),
+       os.path.join(self.dir, "anydnsd.sock"), ZONE, self.zone_path))
         return [self.binary, "-c", conf]
 
 
@@ -785,6 +788,10 @@ def main():
     ap.add_argument("--anydns", help="anydns binary (default: "
                     "build/release/bin/anydnsd; anydns-engine-serve is "
                     "accepted as a single-threaded stand-in)")
+    ap.add_argument("--anydns-conf-extra", action="append", default=[],
+                    metavar="LINE",
+                    help="a YAML line added to anydnsd's server: section, "
+                         "e.g. 'udp-io: mmsg' (repeatable)")
     ap.add_argument("--quick", action="store_true",
                     help="a one-minute smoke run: 3 rounds of 2 s, "
                          "100,000-record big zone")
@@ -800,6 +807,7 @@ def main():
             ap.error("unknown server %r" % s)
 
     anydns_bin = args.anydns or ANYDNSD
+    Anydns.conf_extra = args.anydns_conf_extra
     note = ""
     if "anydns" in args.servers and not os.path.exists(anydns_bin):
         if args.anydns is None and os.path.exists(ENGINE_SERVE):
@@ -820,6 +828,9 @@ def main():
     log("anydns benchmark: %s" % ", ".join(args.servers))
     if "anydns" in args.servers:
         log("anydns binary: %s%s" % (os.path.relpath(anydns_bin, REPO), note))
+        if args.anydns_conf_extra:
+            log("anydns server: section adds: %s"
+                % "; ".join(args.anydns_conf_extra))
     log("knotd %s, nsd %s, dnsperf %s" % (
         tool_version([KNOTD, "-V"], r"version (\S+)"),
         tool_version([NSD, "-v"], r"NSD version (\S+)"),

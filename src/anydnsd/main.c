@@ -71,6 +71,10 @@ static int server_settings(const struct conf *conf, struct ctl *ctl,
 	sc->listen = *listen;
 	sc->listen_count = n;
 	sc->workers = conf->server.workers;
+	sc->udp_io = conf->server.udp_io == CONF_UDP_IO_URING ?
+			     SERVER_UDP_IO_URING :
+		     conf->server.udp_io == CONF_UDP_IO_MMSG ?
+			     SERVER_UDP_IO_MMSG : SERVER_UDP_IO_AUTO;
 	sc->tcp_max_conns = conf->server.tcp_max_clients;
 	sc->tcp_max_per_client = conf->server.tcp_max_per_client;
 	sc->tcp_idle_timeout_ms = conf->server.tcp_idle_timeout_ms;

@@ -39,6 +39,13 @@ struct conf_addr {
 	socklen_t len;
 };
 
+/* server.udp-io, in the order of its names in the schema. */
+enum conf_udp_io {
+	CONF_UDP_IO_AUTO = 0,	/* io_uring where the kernel allows it */
+	CONF_UDP_IO_URING,	/* io_uring, or the daemon does not start */
+	CONF_UDP_IO_MMSG,	/* epoll, recvmmsg() and sendmmsg() */
+};
+
 struct conf_server {
 	char *identity;		/* id.server / hostname.bind; "": disabled */
 	char *version;		/* version.server / version.bind; "": disabled */
@@ -47,6 +54,7 @@ struct conf_server {
 	size_t listen_count;
 	uint16_t port;		/* port of listen entries written without one */
 	uint32_t workers;	/* DNS worker threads; 0: one per CPU */
+	enum conf_udp_io udp_io;
 	uint16_t udp_max_payload;	/* octets, 512..4096 */
 	uint32_t tcp_max_clients;
 	uint32_t tcp_max_per_client;

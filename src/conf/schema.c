@@ -423,6 +423,11 @@ static const char *const rcode_names[] = {
 	"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", NULL,
 };
 
+static const char *const udp_io_names[] = {
+	/* indexed by enum conf_udp_io */
+	"auto", "uring", "mmsg", NULL,
+};
+
 static const char *const log_levels[] = {
 	/* indexed by enum log_level */
 	"error", "warning", "notice", "info", "debug", NULL,
@@ -470,6 +475,19 @@ const struct conf_row conf_rows[] = {
 	  .def = "0", .min = 0, .max = 1024,
 	  .doc = "The number of DNS worker threads, each with its own UDP "
 		 "socket per address (SO_REUSEPORT). 0 starts one per CPU." },
+	{ .name = "server.udp-io", .type = CONF_T_ENUM,
+	  CONF_FIELD(struct conf, server.udp_io),
+	  .def = "auto", .names = udp_io_names,
+	  .doc = "How the workers receive and answer DNS over UDP. `uring`: "
+		 "an io_uring per worker, where a multishot receive takes "
+		 "datagrams into provided buffers and the replies are "
+		 "submitted together, one system call per wakeup for both. "
+		 "`mmsg`: epoll, then batches of `recvmmsg()` and "
+		 "`sendmmsg()`. `auto`: io_uring where the kernel allows it "
+		 "(Linux 6.1 or later, not turned off by "
+		 "`kernel.io_uring_disabled` or a seccomp filter), `mmsg` "
+		 "elsewhere. With `uring` the daemon does not start without "
+		 "io_uring. TCP is served the same way in all three." },
 	{ .name = "server.udp-max-payload", .type = CONF_T_SIZE,
 	  CONF_FIELD(struct conf, server.udp_max_payload),
 	  .def = "1232", .min = 512, .max = 4096,

@@ -1,7 +1,8 @@
 /*
  * What the files of src/server share and nothing else sees: the server and
- * worker structures, the epoll tags, the per-worker UDP batch and TCP
- * connection state, and the inline counter updates of the query path.
+ * worker structures, the epoll tags, the per-worker UDP batch (or io_uring)
+ * and TCP connection state, and the inline counter updates of the query
+ * path.
  * Layout matters here: a worker is aligned to 64 octets and its counters
  * open it, so no two workers (and nothing the reader of the counters
  * writes) share a cache line on the hot path.
@@ -11,8 +12,10 @@
 
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <stdatomic.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "server/server.h"
 
@@ -108,6 +111,7 @@ struct server_backlog_buf {
 };
 
 struct server;
+struct server_uring;	/* udp_uring.c */
 
 struct server_worker {
 	/* Written by this worker only, read by server_stats(). */
@@ -130,7 +134,8 @@ struct server_worker {
 	struct server_sock *tcp;
 	size_t nsocks;
 
-	struct server_udp_batch batch;
+	struct server_udp_batch batch;	/* recvmmsg path; else empty */
+	struct server_uring *uring;	/* io_uring path; else NULL */
 
 	/* TCP: open connections in deadline order (they all share one
 	 * timeout, so appending on activity keeps the list sorted). */
@@ -165,11 +170,64 @@ socklen_t server_addr_len(const struct sockaddr_storage *addr);
 /* "192.0.2.1#53", "[2001:db8::1]#53" for logs. */
 void server_addr_str(const struct sockaddr *addr, char *buf, size_t len);
 
+/* ---- server.c --------------------------------------------------------- */
+static inline uint64_t server_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Handles n events of the worker's epoll set; false once the stop event
+ * is among them (the worker must return). */
+bool server_worker_events(struct server_worker *w,
+			  const struct epoll_event *ev, int n);
+/* The epoll loop of a worker whose UDP sockets are in its epoll set. */
+void server_worker_epoll_loop(struct server_worker *w);
+
 /* ---- udp.c ------------------------------------------------------------ */
 int server_udp_batch_init(struct server_udp_batch *b, unsigned size,
 			  size_t tx_cap);
 void server_udp_batch_free(struct server_udp_batch *b);
 void server_udp_serve(struct server_worker *w, struct server_sock *s);
+
+/* One datagram as received, by recvmmsg() or from an io_uring buffer. */
+struct server_udp_rx {
+	const uint8_t *msg;
+	size_t len;		/* octets read */
+	bool truncated;		/* MSG_TRUNC: longer than was read */
+	const void *control;	/* its ancillary data (cmsghdr aligned) */
+	size_t controllen;
+};
+
+/*
+ * The one path from a received datagram to its response, for both UDP
+ * backends: answers rx from zones (read by the caller under the RCU read
+ * lock; the destination in rx's IP_PKTINFO / IPV6_PKTINFO may pick a view
+ * of it) into resp (cap octets) and counts it in w's counters. Writes into
+ * ctl the control message that makes the reply leave from that
+ * destination, and its length into *ctl_len (0: none to send). Returns
+ * the response's length; 0: nothing is to be sent.
+ */
+size_t server_udp_answer(struct server_worker *w, const struct zone_set *zones,
+			 enum server_transport tr,
+			 const struct server_udp_rx *rx, uint8_t *resp,
+			 size_t cap, union server_cmsg *ctl, size_t *ctl_len);
+
+/* ---- udp_uring.c -------------------------------------------------------- */
+/* Sets up w's io_uring for its UDP sockets (w->udp[], already open): the
+ * ring, its provided buffers and the reply slots, all allocated here; the
+ * ring stays disabled until server_uring_loop() enables it on the
+ * worker's own thread. Errors: those of io_uring_setup() and
+ * io_uring_register() as -errno (-ENOSYS, -EPERM: not allowed here;
+ * -EINVAL: a kernel before 6.1), ANYDNS_ENOMEM. */
+int server_uring_new(struct server_worker *w, unsigned batch,
+		     struct server_uring **out);
+void server_uring_free(struct server_uring *u);
+/* The worker's loop with io_uring: returns when the server stops, or
+ * when the ring cannot run on this thread (false: the worker then serves
+ * UDP by epoll after all). */
+bool server_uring_loop(struct server_worker *w);
 
 /* ---- tcp.c ------------------------------------------------------------ */
 int server_tcp_init(struct server_worker *w);

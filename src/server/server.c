@@ -4,9 +4,12 @@
  * runs (so the caller can drop privileges right after), then starts one
  * thread per worker. A worker waits in epoll_wait() on its UDP sockets,
  * its TCP listening sockets, its connections and the stop eventfd, with a
- * timeout set by the nearest TCP idle deadline (RFC 7766 §6.2.3). Stopping
- * makes the eventfd readable for every worker at once; no signal is used,
- * and workers block all signals so the daemon's thread gets them.
+ * timeout set by the nearest TCP idle deadline (RFC 7766 §6.2.3); with
+ * io_uring (udp_uring.c) it waits in io_uring_enter() instead, and the
+ * epoll set, without the UDP sockets, is one of the things the ring
+ * watches. Stopping makes the eventfd readable for every worker at once;
+ * no signal is used, and workers block all signals so the daemon's thread
+ * gets them.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -29,6 +32,7 @@ void server_conf_init(struct server_conf *conf)
 	memset(conf, 0, sizeof(*conf));
 	conf->udp_batch = 64;
 	conf->udp_rcvbuf = 4u << 20;
+	conf->udp_io = SERVER_UDP_IO_AUTO;
 	conf->tcp_max_conns = 4096;
 	conf->tcp_max_per_client = 64;
 	conf->tcp_idle_timeout_ms = 10000;
@@ -56,6 +60,10 @@ static int conf_check(const struct server_conf *conf)
 		why = "too many workers";
 	else if (conf->udp_batch == 0 || conf->udp_batch > SERVER_MAX_BATCH)
 		why = "UDP batch size out of range";
+	else if (conf->udp_io != SERVER_UDP_IO_AUTO &&
+		 conf->udp_io != SERVER_UDP_IO_URING &&
+		 conf->udp_io != SERVER_UDP_IO_MMSG)
+		why = "unknown UDP I/O method";
 	else if (conf->tcp_max_conns == 0)
 		why = "TCP connection limit is 0";
 	else if (conf->tcp_idle_timeout_ms == 0)
@@ -91,13 +99,6 @@ static uint16_t keepalive_units(const struct server_conf *conf)
 	return units > UINT16_MAX ? UINT16_MAX : (uint16_t)units;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- workers ------------------------------------------------------------ */
 
 static int epoll_add(int epfd, int fd, void *tag)
@@ -111,6 +112,8 @@ static void worker_free(struct server_worker *w)
 	if (w == NULL)
 		return;
 	server_tcp_fini(w);
+	/* The ring first: it holds the UDP sockets and the epoll set too. */
+	server_uring_free(w->uring);
 	for (size_t i = 0; i < w->nsocks; i++) {
 		if (w->udp[i].fd >= 0)
 			close(w->udp[i].fd);
@@ -123,6 +126,41 @@ static void worker_free(struct server_worker *w)
 	if (w->epfd >= 0)
 		close(w->epfd);
 	free(w);
+}
+
+/* Gives w an io_uring for its UDP sockets when the configuration wants
+ * one and the kernel allows it; else w keeps to recvmmsg/sendmmsg. */
+static int worker_udp_io(struct server_worker *w)
+{
+	const struct server_conf *conf = &w->srv->conf;
+	if (conf->udp_io == SERVER_UDP_IO_MMSG)
+		return 0;
+	int ret = server_uring_new(w, conf->udp_batch, &w->uring);
+	if (ret == 0)
+		return 0;
+	if (conf->udp_io == SERVER_UDP_IO_URING) {
+		log_err("server: worker %u: cannot set up io_uring: %s", w->id,
+			anydns_strerror(ret));
+		return ret;
+	}
+	/* Said once, unless the workers end up serving UDP differently. */
+	if (w->id == 0 || w->srv->workers[0]->uring != NULL)
+		log_notice("server: worker %u: io_uring not available (%s), "
+			   "UDP uses recvmmsg/sendmmsg", w->id,
+			   anydns_strerror(ret));
+	return 0;
+}
+
+/* Adds w's UDP sockets to its epoll set, for the recvmmsg path. */
+static int worker_epoll_udp(struct server_worker *w)
+{
+	int ret = 0;
+	if (w->batch.size == 0)
+		ret = server_udp_batch_init(&w->batch, w->srv->conf.udp_batch,
+					    w->srv->conf.answer.udp_max_payload);
+	for (size_t i = 0; ret == 0 && i < w->nsocks; i++)
+		ret = epoll_add(w->epfd, w->udp[i].fd, &w->udp[i]);
+	return ret;
 }
 
 /* Creates worker id with its epoll set and every socket bound. */
@@ -157,10 +195,7 @@ static int worker_new(struct server *srv, unsigned id,
 		w->udp[i].fd = w->tcp[i].fd = -1;
 	w->nsocks = n;
 
-	ret = server_udp_batch_init(&w->batch, conf->udp_batch,
-				    conf->answer.udp_max_payload);
-	if (ret == 0)
-		ret = server_tcp_init(w);
+	ret = server_tcp_init(w);
 	if (ret != 0)
 		goto fail;
 
@@ -182,10 +217,14 @@ static int worker_new(struct server *srv, unsigned id,
 			ret = server_socket_open(conf, a, SOCK_STREAM,
 						 &w->tcp[i].fd);
 		if (ret == 0)
-			ret = epoll_add(w->epfd, w->udp[i].fd, &w->udp[i]);
-		if (ret == 0)
 			ret = epoll_add(w->epfd, w->tcp[i].fd, &w->tcp[i]);
 	}
+	/* The ring watches the UDP sockets itself: they stay out of the
+	 * epoll set, which would wake it for every datagram. */
+	if (ret == 0)
+		ret = worker_udp_io(w);
+	if (ret == 0 && w->uring == NULL)
+		ret = worker_epoll_udp(w);
 	if (ret != 0)
 		goto fail;
 	*out = w;
@@ -195,7 +234,29 @@ fail:
 	return ret;
 }
 
-static void worker_loop(struct server_worker *w)
+bool server_worker_events(struct server_worker *w,
+			  const struct epoll_event *ev, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct server_ev_tag *tag = ev[i].data.ptr;
+		switch (tag->kind) {
+		case SERVER_EV_STOP:
+			return false;
+		case SERVER_EV_UDP:
+			server_udp_serve(w, (struct server_sock *)tag);
+			break;
+		case SERVER_EV_LISTEN:
+			server_tcp_accept(w, (struct server_sock *)tag);
+			break;
+		case SERVER_EV_CONN:
+			server_tcp_event(w, (struct server_conn *)tag);
+			break;
+		}
+	}
+	return true;
+}
+
+void server_worker_epoll_loop(struct server_worker *w)
 {
 	struct epoll_event ev[SERVER_EPOLL_EVENTS];
 	int timeout = -1;
@@ -206,23 +267,9 @@ static void worker_loop(struct server_worker *w)
 				anydns_strerror(-errno));
 			return;
 		}
-		w->now = now_ms();
-		for (int i = 0; i < n; i++) {
-			struct server_ev_tag *tag = ev[i].data.ptr;
-			switch (tag->kind) {
-			case SERVER_EV_STOP:
-				return;
-			case SERVER_EV_UDP:
-				server_udp_serve(w, (struct server_sock *)tag);
-				break;
-			case SERVER_EV_LISTEN:
-				server_tcp_accept(w, (struct server_sock *)tag);
-				break;
-			case SERVER_EV_CONN:
-				server_tcp_event(w, (struct server_conn *)tag);
-				break;
-			}
-		}
+		w->now = server_now_ms();
+		if (!server_worker_events(w, ev, n))
+			return;
 		timeout = server_tcp_expire(w);
 	}
 }
@@ -231,8 +278,17 @@ static void *worker_main(void *arg)
 {
 	struct server_worker *w = arg;
 	rcu_register_thread();
-	w->now = now_ms();
-	worker_loop(w);
+	w->now = server_now_ms();
+	if (w->uring == NULL) {
+		server_worker_epoll_loop(w);
+	} else if (!server_uring_loop(w)) {
+		/* Serving UDP by epoll after all beats not serving it. */
+		int ret = worker_epoll_udp(w);
+		if (ret != 0)
+			log_err("server: worker %u: cannot serve UDP: %s",
+				w->id, anydns_strerror(ret));
+		server_worker_epoll_loop(w);
+	}
 	rcu_unregister_thread();
 	return NULL;
 }
@@ -368,8 +424,10 @@ int server_start(const struct server_conf *conf, struct server **out)
 		server_join(srv);
 		goto fail;
 	}
-	log_info("server: %u workers on %zu addresses", srv->nworkers,
-		 conf->listen_count);
+	log_info("server: %u workers on %zu addresses, UDP by %s",
+		 srv->nworkers, conf->listen_count,
+		 srv->workers[0]->uring != NULL ? "io_uring" :
+						  "recvmmsg/sendmmsg");
 	*out = srv;
 	return 0;
 fail:

@@ -24,6 +24,21 @@
 #include "answer/answer.h"
 #include "zone/zone.h"
 
+/* How a worker's UDP sockets are served. */
+enum server_udp_io {
+	/* io_uring where the kernel allows it (Linux 6.1 and later, not
+	 * disabled by kernel.io_uring_disabled or a seccomp filter), else
+	 * recvmmsg/sendmmsg. */
+	SERVER_UDP_IO_AUTO = 0,
+	/* io_uring or nothing: server_start() fails without it. A multishot
+	 * receive per socket into a ring of provided buffers, answers sent
+	 * by SENDMSG requests, one io_uring_enter() per wakeup for receiving
+	 * and sending alike. */
+	SERVER_UDP_IO_URING,
+	/* recvmmsg/sendmmsg batches after epoll readiness. */
+	SERVER_UDP_IO_MMSG,
+};
+
 /* The largest query message read whole, over UDP and TCP. A longer UDP
  * datagram is dropped; a longer TCP message closes the connection. */
 #define SERVER_QUERY_MAX 4096
@@ -60,7 +75,10 @@ struct server_conf {
 	size_t listen_count;
 
 	unsigned workers;		/* 0: one per online CPU */
-	unsigned udp_batch;		/* per recvmmsg, 1..1024 (64) */
+	unsigned udp_batch;		/* per recvmmsg, 1..1024 (64); with
+					 * io_uring, twice this many receive
+					 * buffers (a power of two) */
+	enum server_udp_io udp_io;	/* (SERVER_UDP_IO_AUTO) */
 	unsigned udp_rcvbuf;		/* SO_RCVBUF wanted, octets, beyond
 					 * net.core.rmem_max only with
 					 * CAP_NET_ADMIN; 0: system's (4 MiB) */
@@ -165,10 +183,11 @@ struct server;
  * Errors: ANYDNS_EINVAL (no listen address, not IPv4/IPv6, port 0, a limit
  * out of range, keepalive above the idle timeout, udp_max_payload below
  * 512, no zones, a view address that is not IPv4/IPv6 or too long a
- * prefix, too many of them), ANYDNS_ENOMEM, or a
+ * prefix, too many of them, an unknown udp_io), ANYDNS_ENOMEM, or a
  * system error of socket()/bind()/listen()/epoll/pthread_create() as
  * -errno (-EADDRINUSE, -EACCES, -EADDRNOTAVAIL...), logged with the
- * address at fault.
+ * address at fault; with SERVER_UDP_IO_URING also the error of setting
+ * up the io_uring (-ENOSYS, -EPERM, -EINVAL on a kernel before 6.1...).
  */
 int server_start(const struct server_conf *conf, struct server **out);
 

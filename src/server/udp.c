@@ -3,7 +3,10 @@
  * batch of messages, each is parsed and answered into its own slot under
  * one RCU read-side section, and one sendmmsg() returns the responses.
  * Every buffer, iovec and control message is allocated once per worker, so
- * the query path costs two system calls per batch and no allocation.
+ * the query path costs two system calls per batch and no allocation. This
+ * is the fallback of the io_uring path (udp_uring.c); both answer each
+ * datagram through server_udp_answer(), so they count and choose views
+ * alike.
  *
  * A reply leaves from the address its query was sent to: the destination
  * of every datagram comes with it as IP_PKTINFO or IPV6_PKTINFO and goes
@@ -88,16 +91,21 @@ struct udp_dst {
 
 /*
  * Writes into ctl the control message that makes the reply leave from the
- * destination address of the query rx, and that address into dst; returns
- * the message's length, 0 if the query carried none (then the kernel
- * picks the source as for any socket).
+ * destination address of a query whose ancillary data is control (len
+ * octets), and that address into dst; returns the message's length, 0 if
+ * the query carried none (then the kernel picks the source as for any
+ * socket).
  */
-static size_t reply_pktinfo(const struct msghdr *rx, union server_cmsg *ctl,
-			    struct udp_dst *dst)
+static size_t reply_pktinfo(const void *control, size_t len,
+			    union server_cmsg *ctl, struct udp_dst *dst)
 {
+	struct msghdr rx = {
+		.msg_control = (void *)control,
+		.msg_controllen = len,
+	};
 	struct cmsghdr *out = &ctl->align;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(rx); cm != NULL;
-	     cm = CMSG_NXTHDR((struct msghdr *)rx, cm)) {
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&rx); cm != NULL;
+	     cm = CMSG_NXTHDR(&rx, cm)) {
 		if (cm->cmsg_level == IPPROTO_IP &&
 		    cm->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo in, pi;
@@ -136,6 +144,36 @@ static size_t reply_pktinfo(const struct msghdr *rx, union server_cmsg *ctl,
 	return 0;
 }
 
+size_t server_udp_answer(struct server_worker *w, const struct zone_set *zones,
+			 enum server_transport tr,
+			 const struct server_udp_rx *rx, uint8_t *resp,
+			 size_t cap, union server_cmsg *ctl, size_t *ctl_len)
+{
+	*ctl_len = 0;
+	if (rx->truncated) {
+		/* Longer than SERVER_QUERY_MAX: not a query we serve, and
+		 * its end is lost. */
+		server_stat_inc(&w->stats.queries[tr]);
+		server_stat_inc(&w->stats.dropped);
+		return 0;
+	}
+	struct dns_query q;
+	struct answer_result res;
+	struct udp_dst dst = { 0 };
+	/* Written before it is known whether there will be a reply: the
+	 * destination is needed first, to pick the zones. */
+	*ctl_len = reply_pktinfo(rx->control, rx->controllen, ctl, &dst);
+	const struct zone_set *served = zones;
+	if (w->nviews > 0 && dst.family != 0)
+		served = zone_set_view(zones, server_view_of(
+			w->views, w->nviews, dst.family, dst.addr));
+	int prc = dns_query_parse(rx->msg, rx->len, &q);
+	answer_query(&w->answer, served, &q, prc, ANSWER_UDP, resp, cap,
+		     &res);
+	server_count(&w->stats, tr, &q, prc, &res);
+	return res.len;
+}
+
 /* Answers the n messages received; returns how many replies are ready in
  * tx[0..]. Also re-arms the receive slots used for the next recvmmsg(). */
 static unsigned answer_batch(struct server_worker *w, enum server_transport tr,
@@ -150,39 +188,28 @@ static unsigned answer_batch(struct server_worker *w, enum server_transport tr,
 		uint8_t *resp = b->tx_buf + (size_t)ready * b->tx_cap;
 		if (i + 1 < n)
 			__builtin_prefetch(b->rx_iov[i + 1].iov_base);
-		if (rh->msg_flags & MSG_TRUNC) {
-			/* Longer than SERVER_QUERY_MAX: not a query we serve,
-			 * and its end is lost. */
-			server_stat_inc(&w->stats.queries[tr]);
-			server_stat_inc(&w->stats.dropped);
-			goto rearm;
-		}
-		struct dns_query q;
-		struct answer_result res;
-		struct udp_dst dst = { 0 };
-		/* Written into the slot of the next reply before it is known
-		 * whether there will be one: the destination is needed first,
-		 * to pick the zones. */
-		size_t ctl_len = reply_pktinfo(rh, &b->tx_ctl[ready], &dst);
-		const struct zone_set *served = zones;
-		if (w->nviews > 0 && dst.family != 0)
-			served = zone_set_view(zones, server_view_of(
-				w->views, w->nviews, dst.family, dst.addr));
-		int prc = dns_query_parse(b->rx_iov[i].iov_base,
-					  b->rx[i].msg_len, &q);
-		answer_query(&w->answer, served, &q, prc, ANSWER_UDP, resp,
-			     b->tx_cap, &res);
-		server_count(&w->stats, tr, &q, prc, &res);
-		if (res.len > 0) {
+		struct server_udp_rx rx = {
+			.msg = b->rx_iov[i].iov_base,
+			.len = b->rx[i].msg_len,
+			.truncated = (rh->msg_flags & MSG_TRUNC) != 0,
+			.control = rh->msg_control,
+			.controllen = rh->msg_controllen,
+		};
+		size_t ctl_len;
+		/* The control message goes into the slot of the next reply,
+		 * which this one becomes if there is one. */
+		size_t len = server_udp_answer(w, zones, tr, &rx, resp,
+					       b->tx_cap, &b->tx_ctl[ready],
+					       &ctl_len);
+		if (len > 0) {
 			struct msghdr *th = &b->tx[ready].msg_hdr;
 			th->msg_name = &b->peer[i];
 			th->msg_namelen = rh->msg_namelen;
 			th->msg_controllen = ctl_len;
 			b->tx_iov[ready].iov_base = resp;
-			b->tx_iov[ready].iov_len = res.len;
+			b->tx_iov[ready].iov_len = len;
 			ready++;
 		}
-rearm:
 		rh->msg_namelen = sizeof(b->peer[i]);
 		rh->msg_controllen = sizeof(b->rx_ctl[i]);
 	}

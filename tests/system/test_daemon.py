@@ -30,6 +30,12 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
+# ANYDNS_TEST_UDP_IO=uring|mmsg|auto runs every daemon with that
+# server.udp-io; unset: the default (auto).
+UDP_IO_LINE = ("  udp-io: %s\n" % os.environ["ANYDNS_TEST_UDP_IO"]
+               if os.environ.get("ANYDNS_TEST_UDP_IO") else "")
+
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # ANYDNS_BIN_DIR=build/asan/bin runs the same tests on the ASan build.
 BIN = os.path.join(ROOT, os.environ.get("ANYDNS_BIN_DIR", "build/release/bin"))
@@ -103,11 +109,12 @@ class Daemon:
         with open(self.conf, "w") as f:
             f.write("server:\n"
                     "  listen: [\"127.0.0.1@%d\", \"::1@%d\"]\n"
-                    "  workers: 2\n"
+                    "  workers: 2\n%s"
                     "  identity: test.anydns\n%s"
                     "control:\n  socket: %s\n"
                     "log:\n  level: info\n"
-                    % (self.port, self.port, extra_conf, self.sock))
+                    % (self.port, self.port, UDP_IO_LINE, extra_conf,
+                       self.sock))
             if http:
                 f.write("http:\n  listen: 127.0.0.1@%d\n" % self.http_port)
             f.write("zones:\n")

@@ -40,6 +40,10 @@ NS = "anydns-sys-%d" % os.getpid()
 ADDRS4 = ["192.0.2.1", "192.0.2.2", "198.51.100.53"]
 ADDRS6 = ["2001:db8::1", "2001:db8::2", "2001:db8:53::53"]
 PER_CLIENT = 4
+# ANYDNS_TEST_UDP_IO=uring|mmsg|auto runs every daemon with that
+# server.udp-io; unset: the default (auto).
+UDP_IO_LINE = ("  udp-io: %s\n" % os.environ["ANYDNS_TEST_UDP_IO"]
+               if os.environ.get("ANYDNS_TEST_UDP_IO") else "")
 
 ZONE = """$ORIGIN example.com.
 $TTL 300
@@ -191,7 +195,7 @@ def pop():
   listen: ["0.0.0.0", "::"]
   port: 53
   workers: 2
-  tcp-max-per-client: %d
+%s  tcp-max-per-client: %d
 control:
   socket: %s/ctl.sock
 log:
@@ -199,7 +203,7 @@ log:
 zones:
   - name: example.com
     file: example.com.zone
-""" % (PER_CLIENT, tmp))
+""" % (UDP_IO_LINE, PER_CLIENT, tmp))
         log = open(os.path.join(tmp, "anydnsd.log"), "w")
         proc = subprocess.Popen(["ip", "netns", "exec", NS, ANYDNSD, "-c",
                                  os.path.join(tmp, "anydnsd.yaml")],

@@ -34,6 +34,11 @@ import time
 
 import pytest
 
+# ANYDNS_TEST_UDP_IO=uring|mmsg|auto runs every daemon with that
+# server.udp-io; unset: the default (auto).
+UDP_IO_LINE = ("  udp-io: %s\n" % os.environ["ANYDNS_TEST_UDP_IO"]
+               if os.environ.get("ANYDNS_TEST_UDP_IO") else "")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(ROOT, os.environ.get("ANYDNS_BIN_DIR", "build/release/bin"))
 ANYDNSD = os.path.join(BIN, "anydnsd")
@@ -64,7 +69,7 @@ CONF = """server:
   listen: ["0.0.0.0", "::"]
   port: 53
   workers: 2
-control:
+{udp_io}control:
   socket: {tmp}/ctl.sock
 http:
   listen: "127.0.0.1@9153"
@@ -254,7 +259,8 @@ def pop():
         with open(os.path.join(tmp, "example.net.zone"), "w") as f:
             f.write(ZONE_NET)
         with open(os.path.join(tmp, "anydnsd.yaml"), "w") as f:
-            f.write(CONF.format(tmp=tmp, bgp=BGP if p.with_bgp else ""))
+            f.write(CONF.format(tmp=tmp, bgp=BGP if p.with_bgp else "",
+                               udp_io=UDP_IO_LINE))
         if p.with_bgp:
             p.router = Router(tmp)
         log = open(os.path.join(tmp, "anydnsd.log"), "w")

@@ -6,12 +6,15 @@
  * port, the zone of tests/unit/data/server/ published through a snapshot,
  * a server on 127.0.0.1 and ::1, and small DNS clients over UDP and TCP
  * (RFC 1035 §4.2.2 framing) with timeouts so that a failing test ends.
+ * The tests that start servers run once per UDP backend (recvmmsg, then
+ * io_uring): st_udp_io_pick().
  */
 #ifndef ANYDNS_TESTS_UNIT_SERVER_TEST_H
 #define ANYDNS_TESTS_UNIT_SERVER_TEST_H
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/io_uring.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -21,6 +24,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -147,6 +151,53 @@ static inline uint16_t st_free_port(void)
 	return 0;
 }
 
+/* ---- the UDP backends -------------------------------------------------- */
+
+/* The backend of the servers st_env_init() configures in this run. */
+static enum server_udp_io st_udp_io = SERVER_UDP_IO_MMSG;
+
+#define ST_UDP_IO_RUNS 2
+
+/* Whether this kernel gives a process the io_uring the server asks for
+ * (Linux 6.1 flags; not turned off by sysctl or seccomp). */
+static inline bool st_uring_available(void)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	long fd = syscall(__NR_io_uring_setup, 4, &p);
+	if (fd < 0)
+		return false;
+	close((int)fd);
+	return true;
+}
+
+/*
+ * Sets the backend of run i (0: recvmmsg/sendmmsg, 1: io_uring) and
+ * returns its name for the test group, or NULL when that run is left
+ * out: ANYDNS_TEST_UDP_IO=mmsg or =uring keeps only that one, and the
+ * io_uring run needs a kernel that allows it (a line then says so).
+ */
+static inline const char *st_udp_io_pick(int i)
+{
+	static const char *const names[ST_UDP_IO_RUNS] = { "mmsg", "uring" };
+	static const enum server_udp_io modes[ST_UDP_IO_RUNS] = {
+		SERVER_UDP_IO_MMSG, SERVER_UDP_IO_URING,
+	};
+	const char *only = getenv("ANYDNS_TEST_UDP_IO");
+	if (only != NULL && only[0] != '\0' && strcmp(only, names[i]) != 0)
+		return NULL;
+	if (modes[i] == SERVER_UDP_IO_URING && !st_uring_available()) {
+		printf("[ SKIPPED  ] every test with udp-io uring: io_uring "
+		       "is not available here\n");
+		return NULL;
+	}
+	st_udp_io = modes[i];
+	printf("[ UDP I/O  ] %s\n", names[i]);
+	fflush(stdout);
+	return names[i];
+}
+
 /* ---- the served zone and the server ------------------------------------ */
 
 struct st_env {
@@ -241,6 +292,7 @@ static inline int st_env_init(struct st_env *e)
 	    st_publish(e, ST_DATA "example.zone") != 0)
 		return -1;
 	server_conf_init(&e->conf);
+	e->conf.udp_io = st_udp_io;
 	e->conf.workers = 2;
 	e->conf.zones = &e->snap;
 	e->ips[0] = "127.0.0.1";

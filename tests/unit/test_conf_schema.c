@@ -190,7 +190,7 @@ static void table_is_consistent(void **state)
 			fail_msg("%s: not an option type", r->name);
 		}
 	}
-	assert_int_equal(options, 58);
+	assert_int_equal(options, 59);
 }
 
 /* ---- good files --------------------------------------------------------- */
@@ -213,6 +213,7 @@ static void load_full(void **state)
 	addr_is(&c.server.listen[2], AF_INET, "127.0.0.1", 53);
 	assert_int_equal(c.server.port, 5300);
 	assert_int_equal(c.server.workers, 2);
+	assert_int_equal(c.server.udp_io, CONF_UDP_IO_MMSG);
 	assert_int_equal(c.server.udp_max_payload, 1400);
 	assert_int_equal(c.server.tcp_max_clients, 1000);
 	assert_int_equal(c.server.tcp_max_per_client, 10);
@@ -356,6 +357,7 @@ static void load_defaults(void **state)
 	addr_is(&c.server.listen[1], AF_INET6, "::", 53);
 	assert_int_equal(c.server.port, 53);
 	assert_int_equal(c.server.workers, 0);
+	assert_int_equal(c.server.udp_io, CONF_UDP_IO_AUTO);
 	assert_int_equal(c.server.udp_max_payload, 1232);
 	assert_int_equal(c.server.tcp_max_clients, 4096);
 	assert_int_equal(c.server.tcp_max_per_client, 64);
@@ -654,7 +656,7 @@ static void values_table(void **state)
 		cases++;
 	}
 	fclose(f);
-	assert_int_equal(cases, 159);
+	assert_int_equal(cases, 163);
 }
 
 /* ---- round trip --------------------------------------------------------- */
@@ -721,6 +723,9 @@ static void equal_detects_changes(void **state)
 	b.log.level = LOG_LVL_INFO;
 	assert_false(conf_equal(&a, &b));
 	b.log.level = LOG_LVL_DEBUG;
+	b.server.udp_io = CONF_UDP_IO_AUTO;
+	assert_false(conf_equal(&a, &b));
+	b.server.udp_io = CONF_UDP_IO_MMSG;
 	assert_true(conf_equal(&a, &b));
 	conf_free(&a);
 	conf_free(&b);
@@ -747,6 +752,7 @@ static void print_exact(void **state)
 		 "    - \"::1@8053\"\n"
 		 "  port: 8053\n"
 		 "  workers: 0\n"
+		 "  udp-io: auto\n"
 		 "  udp-max-payload: 1232\n"
 		 "  tcp-max-clients: 4096\n"
 		 "  tcp-max-per-client: 64\n"

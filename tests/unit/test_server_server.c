@@ -2,7 +2,10 @@
  * Unit tests for src/server/server.c: configuration checks and defaults,
  * errors that leave nothing open, one worker per CPU, a prompt stop with
  * connections open, a new zone set published while the server runs (RCU),
- * and counters that add up to the traffic sent over all four transports.
+ * counters that add up to the traffic sent over all four transports, and
+ * the choice of UDP backend: an io_uring per worker when asked for, and
+ * recvmmsg when the kernel refuses io_uring (a seccomp filter stands in
+ * for an old kernel) unless io_uring was required.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +14,10 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include "server_test.h"
 
@@ -43,6 +50,28 @@ static int open_fds(void)
 	return n;
 }
 
+/* The io_uring instances this process has open. */
+static int open_rings(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return -1;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		char path[300], target[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		ssize_t len = readlink(path, target, sizeof(target) - 1);
+		if (len < 0)
+			continue;
+		target[len] = '\0';
+		if (strcmp(target, "anon_inode:[io_uring]") == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
 static void test_conf_defaults(void **state)
 {
 	(void)state;
@@ -50,6 +79,7 @@ static void test_conf_defaults(void **state)
 	server_conf_init(&c);
 	assert_int_equal(c.workers, 0);
 	assert_int_equal(c.udp_batch, 64);
+	assert_int_equal(c.udp_io, SERVER_UDP_IO_AUTO);
 	assert_int_equal(c.tcp_max_conns, 4096);
 	assert_int_equal(c.tcp_max_per_client, 64);
 	assert_int_equal(c.tcp_idle_timeout_ms, 10000);
@@ -85,6 +115,9 @@ static void test_conf_invalid(void **state)
 	c.udp_batch = 1025;
 	assert_int_equal(server_start(&c, &srv), ANYDNS_EINVAL);
 	c.udp_batch = 64;
+	c.udp_io = (enum server_udp_io)(SERVER_UDP_IO_MMSG + 1);
+	assert_int_equal(server_start(&c, &srv), ANYDNS_EINVAL);
+	c.udp_io = SERVER_UDP_IO_AUTO;
 	c.tcp_idle_timeout_ms = 1000;
 	c.tcp_keepalive_ms = 1100;
 	assert_int_equal(server_start(&c, &srv), ANYDNS_EINVAL);
@@ -294,6 +327,73 @@ static void test_counters_add_up(void **state)
 	assert_int_equal(types, queries);
 }
 
+/* One ring per worker with io_uring, none with recvmmsg; both answer. */
+static void test_udp_io_backend(void **state)
+{
+	struct st_env *e = *state;
+	int before = open_rings();
+	assert_int_equal(st_env_start(e), 0);
+	assert_int_equal(open_rings() - before,
+			 st_udp_io == SERVER_UDP_IO_URING ? 2 : 0);
+	send_udp("127.0.0.1", e->port, 3, "www.example.com.", DNS_TYPE_A);
+	send_udp("::1", e->port, 3, "www.example.com.", DNS_TYPE_A);
+	server_stop(e->srv);
+	e->srv = NULL;
+	assert_int_equal(open_rings(), before);
+}
+
+/* What the child below checks; 0 when all holds. */
+static int fallback_child(struct st_env *e)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = 4, .filter = filter };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+		return 10;
+	log_set_level(LOG_LVL_SILENT);
+	e->conf.udp_io = SERVER_UDP_IO_URING;
+	if (st_env_start(e) != -ENOSYS || e->srv != NULL)
+		return 11;
+	e->conf.udp_io = SERVER_UDP_IO_AUTO;
+	if (st_env_start(e) != 0 || open_rings() != 0)
+		return 12;
+	uint8_t q[512], resp[512];
+	size_t qlen = st_query(q, 42, "www.example.com.", DNS_TYPE_A, false,
+			       false);
+	int fd = st_udp_client("127.0.0.1", e->port);
+	if (fd < 0 || send(fd, q, qlen, 0) != (ssize_t)qlen ||
+	    st_udp_recv(fd, resp, sizeof(resp), ST_WAIT_MS) < DNS_HEADER_LEN ||
+	    st_id(resp) != 42)
+		return 13;
+	close(fd);
+	server_stop(e->srv);
+	e->srv = NULL;
+	return 0;
+}
+
+/* Where io_uring_setup() fails, auto serves by recvmmsg and uring makes
+ * server_start() fail with its error. In a child process, because a
+ * seccomp filter cannot be removed. */
+static void test_udp_io_fallback(void **state)
+{
+	struct st_env *e = *state;
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fallback_child(e));
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	st_main_init();
@@ -308,6 +408,17 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_counters_add_up, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_udp_io_backend, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_udp_io_fallback, setup,
+						teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = 0;
+	for (int i = 0; i < ST_UDP_IO_RUNS; i++) {
+		const char *name = st_udp_io_pick(i);
+		if (name != NULL)
+			failed += cmocka_run_group_tests_name(name, tests, NULL,
+							      NULL);
+	}
+	return failed;
 }
