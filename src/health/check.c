@@ -73,6 +73,7 @@ static void on_fsm_changed(struct health_fsm *f, enum health_state from,
 void health_check_result(struct health_check *hc, bool pass, const char *why)
 {
 	uv_timer_stop(&hc->timeout_timer);
+	hc->reconnect = !pass;
 	snprintf(hc->last, sizeof(hc->last), "%s: %.150s",
 		 pass ? "pass" : "fail", why);
 	if (!pass)
@@ -109,6 +110,12 @@ static void on_sock(uv_poll_t *p, int status, int events);
  * socket reports (ECONNREFUSED from an ICMP port unreachable, ENETUNREACH)
  * are per datagram and leave it usable. Only a socket that could not be
  * created or connected is tried again at the next round.
+ *
+ * A connected socket keeps the route it was connected with. An IPv6
+ * anycast address put on lo a moment before has only the main table's
+ * reject route until its local route appears, and the socket would keep
+ * that reject route for good. So after a failed round the socket is
+ * connected again, which looks the route up afresh.
  */
 static int sock_open(struct health_check *hc)
 {
@@ -159,6 +166,13 @@ static void dns_round(struct health_check *hc)
 		health_check_result(hc, false, why);
 	}
 	int ret = sock_open(hc);
+	if (ret == 0 && hc->reconnect) {
+		const struct sockaddr_storage *t = &hc->conf.target;
+		socklen_t tlen = t->ss_family == AF_INET ?
+			sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+		if (connect(hc->fd, (const struct sockaddr *)t, tlen) != 0)
+			ret = -errno;
+	}
 	if (ret == 0)
 		ret = sock_watch(hc);
 	if (ret != 0) {

@@ -120,6 +120,7 @@ struct health_check {
 	uv_poll_t sock_poll;
 	bool sock_polling;
 	bool waiting;			/* a query is out */
+	bool reconnect;			/* the last probe round failed */
 	uint16_t id;
 	uint64_t sent_ns;
 	uint32_t rng;
