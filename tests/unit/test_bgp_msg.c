@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit_data.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -22,26 +24,6 @@
 #include "lib/wire.h"
 
 #define DATA_DIR "tests/unit/data/bgp/"
-
-/* Hex digits to octets, "_" ignored. */
-static size_t unhex(uint8_t *dst, size_t cap, const char *hex)
-{
-	size_t n = 0;
-	for (const char *p = hex; *p != '\0';) {
-		if (*p == '_') {
-			p++;
-			continue;
-		}
-		unsigned v;
-		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]))
-			fail_msg("bad hex near \"%s\"", p);
-		assert_int_equal(sscanf(p, "%2x", &v), 1);
-		assert_true(n < cap);
-		dst[n++] = (uint8_t)v;
-		p += 2;
-	}
-	return n;
-}
 
 static void assert_bytes(const uint8_t *got, size_t got_len, const char *hex)
 {
@@ -448,16 +430,6 @@ static void negotiation(void **state)
 }
 
 /* ---- the malformed table ----------------------------------------------- */
-
-static bool next_line(FILE *f, char *line, size_t cap)
-{
-	while (fgets(line, (int)cap, f) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		if (line[0] != '#' && line[0] != '\0')
-			return true;
-	}
-	return false;
-}
 
 static void check_extra(const struct bgp_msg *m, const char *kv,
 			const char *name)

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit_data.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,38 +20,6 @@
 #include "dns/dns.h"
 
 #define DATA_DIR "tests/unit/data/dns/"
-
-/* Hex digits to octets, "_" ignored; "-" is empty. */
-static size_t unhex(uint8_t *dst, size_t cap, const char *hex)
-{
-	size_t n = 0;
-	if (strcmp(hex, "-") == 0)
-		return 0;
-	for (const char *p = hex; *p != '\0';) {
-		if (*p == '_') {
-			p++;
-			continue;
-		}
-		unsigned v;
-		assert_true(isxdigit((unsigned char)p[0]) &&
-			    isxdigit((unsigned char)p[1]));
-		assert_int_equal(sscanf(p, "%2x", &v), 1);
-		assert_true(n < cap);
-		dst[n++] = (uint8_t)v;
-		p += 2;
-	}
-	return n;
-}
-
-static bool next_line(FILE *f, char *line, size_t cap)
-{
-	while (fgets(line, (int)cap, f) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		if (line[0] != '#' && line[0] != '\0')
-			return true;
-	}
-	return false;
-}
 
 static int result_code(const char *s)
 {
