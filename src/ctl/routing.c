@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "ctl/internal.h"
@@ -329,6 +330,24 @@ static void check_metrics(FILE *f, const struct ctl_anycast_view *a)
 	}
 }
 
+/* A 32- or 64-bit counter of a peer's status, by offset and size. */
+static uint64_t peer_value(const struct bgp_peer_status *ps, size_t off,
+			   size_t size)
+{
+	const char *base = (const char *)ps;
+	if (size == sizeof(uint32_t)) {
+		uint32_t v;
+		memcpy(&v, base + off, sizeof(v));
+		return v;
+	}
+	uint64_t v;
+	memcpy(&v, base + off, sizeof(v));
+	return v;
+}
+
+#define PEER_FIELD(m) offsetof(struct bgp_peer_status, m), \
+	sizeof(((struct bgp_peer_status *)0)->m)
+
 static void bgp_metrics(FILE *f, const struct ctl_anycast_view *a)
 {
 	header(f, "anydns_bgp_session_established", "gauge",
@@ -348,49 +367,48 @@ static void bgp_metrics(FILE *f, const struct ctl_anycast_view *a)
 			fprintf(f, "} %d\n", a->peers[i].state == bgp_states[s]);
 		}
 	}
-	header(f, "anydns_bgp_sessions_established_total", "counter",
-	       "Times the session with the peer became Established.");
-	for (size_t i = 0; i < a->peer_count; i++) {
-		sample_start(f, "anydns_bgp_sessions_established_total", "peer",
-			     a->peers[i].name);
-		fprintf(f, "} %" PRIu64 "\n", a->peers[i].established_count);
-	}
-	header(f, "anydns_bgp_prefixes_announced", "gauge",
-	       "Prefixes currently announced to the peer.");
-	for (size_t i = 0; i < a->peer_count; i++) {
-		sample_start(f, "anydns_bgp_prefixes_announced", "peer",
-			     a->peers[i].name);
-		fprintf(f, "} %" PRIu32 "\n", a->peers[i].prefixes_announced);
-	}
-	header(f, "anydns_bgp_prefixes_received_total", "counter",
-	       "Prefixes the peer sent (counted and dropped).");
-	for (size_t i = 0; i < a->peer_count; i++) {
-		sample_start(f, "anydns_bgp_prefixes_received_total", "peer",
-			     a->peers[i].name);
-		fprintf(f, "} %" PRIu64 "\n", a->peers[i].prefixes_received);
-	}
-	header(f, "anydns_bgp_messages_total", "counter",
-	       "BGP messages exchanged with the peer, by direction.");
-	for (size_t i = 0; i < a->peer_count; i++) {
-		sample_start(f, "anydns_bgp_messages_total", "peer",
-			     a->peers[i].name);
-		fprintf(f, ",direction=\"in\"} %" PRIu64 "\n", a->peers[i].msgs_in);
-		sample_start(f, "anydns_bgp_messages_total", "peer",
-			     a->peers[i].name);
-		fprintf(f, ",direction=\"out\"} %" PRIu64 "\n",
-			a->peers[i].msgs_out);
-	}
-	header(f, "anydns_bgp_updates_total", "counter",
-	       "BGP UPDATE messages exchanged with the peer, by direction.");
-	for (size_t i = 0; i < a->peer_count; i++) {
-		sample_start(f, "anydns_bgp_updates_total", "peer",
-			     a->peers[i].name);
-		fprintf(f, ",direction=\"in\"} %" PRIu64 "\n",
-			a->peers[i].updates_in);
-		sample_start(f, "anydns_bgp_updates_total", "peer",
-			     a->peers[i].name);
-		fprintf(f, ",direction=\"out\"} %" PRIu64 "\n",
-			a->peers[i].updates_out);
+	/* The per-peer counters, one family each; two offsets: by direction. */
+	static const struct {
+		const char *name, *type, *help;
+		size_t in, size, out;	/* offsets in bgp_peer_status, the
+					 * counters' size; out 0: no direction */
+	} families[] = {
+		{ "anydns_bgp_sessions_established_total", "counter",
+		  "Times the session with the peer became Established.",
+		  PEER_FIELD(established_count), 0 },
+		{ "anydns_bgp_prefixes_announced", "gauge",
+		  "Prefixes currently announced to the peer.",
+		  PEER_FIELD(prefixes_announced), 0 },
+		{ "anydns_bgp_prefixes_received_total", "counter",
+		  "Prefixes the peer sent (counted and dropped).",
+		  PEER_FIELD(prefixes_received), 0 },
+		{ "anydns_bgp_messages_total", "counter",
+		  "BGP messages exchanged with the peer, by direction.",
+		  PEER_FIELD(msgs_in), offsetof(struct bgp_peer_status, msgs_out) },
+		{ "anydns_bgp_updates_total", "counter",
+		  "BGP UPDATE messages exchanged with the peer, by direction.",
+		  PEER_FIELD(updates_in),
+		  offsetof(struct bgp_peer_status, updates_out) },
+	};
+	for (size_t fam = 0; fam < sizeof(families) / sizeof(families[0]); fam++) {
+		header(f, families[fam].name, families[fam].type,
+		       families[fam].help);
+		for (size_t i = 0; i < a->peer_count; i++) {
+			const struct bgp_peer_status *ps = &a->peers[i];
+			bool dir = families[fam].out != 0;
+			for (int d = 0; d < (dir ? 2 : 1); d++) {
+				size_t off = d == 0 ? families[fam].in :
+						      families[fam].out;
+				sample_start(f, families[fam].name, "peer",
+					     ps->name);
+				if (dir)
+					fprintf(f, ",direction=\"%s\"",
+						d == 0 ? "in" : "out");
+				fprintf(f, "} %" PRIu64 "\n",
+					peer_value(ps, off,
+						   families[fam].size));
+			}
+		}
 	}
 }
 
