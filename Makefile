@@ -11,7 +11,7 @@
 
 CC      ?= cc
 CLANG   ?= clang
-PKGS    := libzscanner liburcu yaml-0.1 libuv libmicrohttpd libmnl liburing
+PKGS    := libzscanner liburcu yaml-0.1 libuv libmicrohttpd libmnl liburing libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -30,17 +30,18 @@ LDFLAGS_asan := -fsanitize=address,undefined
 # Modules, lowest first; each builds into its own archive and the daemon's
 # library is all of them. A unit test test_<module>_<file>.c links exactly
 # its module and the ones below it (deps_<module>).
-MODULES := lib bgp dns conf zone answer server health pop ctl
+MODULES := lib bgp dns conf zone answer xfr server health pop ctl
 deps_lib    := lib
 deps_bgp    := bgp lib
 deps_conf   := conf dns lib
 deps_dns    := dns lib
 deps_zone   := zone dns lib
 deps_answer := answer zone dns lib
-deps_server := server answer zone dns lib
+deps_xfr    := xfr zone dns lib
+deps_server := server xfr answer zone dns lib
 deps_health := health dns lib
 deps_pop    := pop health bgp dns lib
-deps_ctl    := ctl pop health bgp server answer zone conf dns lib
+deps_ctl    := ctl pop health bgp server xfr answer zone conf dns lib
 LIB_DIRS := $(addprefix src/,$(MODULES))
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 mod_srcs = $(wildcard src/$(1)/*.c)

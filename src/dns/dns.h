@@ -343,6 +343,143 @@ struct dns_query {
  */
 int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q);
 
+/* ---- TSIG (RFC 8945) -----------------------------------------------------
+ * Transaction signatures with HMAC-SHA256/384/512 (OpenSSL libcrypto). A
+ * struct dns_tsig_ctx follows one exchange: a request and its response, or
+ * a request and every message of a zone transfer answering it (§5.3.1:
+ * each signed message's MAC chains into the next; up to 99 unsigned
+ * messages in a row are allowed between signed ones and are covered by the
+ * next signed one). Keys are read from BIND's `key` statements (as
+ * `tsig-keygen` writes them) or given as name, algorithm and Base64 secret.
+ */
+enum dns_tsig_alg {
+	DNS_TSIG_HMAC_SHA256 = 1,
+	DNS_TSIG_HMAC_SHA384,
+	DNS_TSIG_HMAC_SHA512,
+};
+
+#define DNS_TSIG_SECRET_MAX 128		/* octets of a decoded secret */
+#define DNS_TSIG_MAC_MAX 64		/* SHA-512 */
+#define DNS_TSIG_FUDGE 300		/* seconds, RFC 8945 §10 */
+/* Octets a TSIG RR can take at most (owner and algorithm names, fixed
+ * fields, full MAC, 6 octets of other data): reserve this much before
+ * signing. */
+#define DNS_TSIG_MAXLEN (DNS_NAME_MAXLEN + 10 + 30 + 16 + DNS_TSIG_MAC_MAX + 6)
+
+struct dns_tsig_key {
+	uint8_t name[DNS_NAME_MAXLEN];	/* lowercase wire form */
+	enum dns_tsig_alg alg;
+	uint8_t secret[DNS_TSIG_SECRET_MAX];
+	size_t secret_len;
+};
+
+/* "hmac-sha256", "hmac-sha384", "hmac-sha512". */
+const char *dns_tsig_alg_name(enum dns_tsig_alg alg);
+
+/* From a name as above (case-insensitive, a final dot allowed). 0 or
+ * ANYDNS_ENOENT for an algorithm we do not support (hmac-md5, sha1...). */
+int dns_tsig_alg_from_str(const char *s, enum dns_tsig_alg *alg);
+
+/*
+ * Fills key from a name (presentation form), an algorithm name and a
+ * Base64 secret. Returns 0, or ANYDNS_ESYNTAX / ANYDNS_ENOENT with a
+ * one-line reason in err.
+ */
+int dns_tsig_key_init(struct dns_tsig_key *key, const char *name,
+		      const char *alg, const char *secret_b64, char *err,
+		      size_t errlen);
+
+/*
+ * Parses the `key "NAME" { algorithm ALG; secret "BASE64"; };` statements
+ * of a BIND key file (comments #, //, C-style allowed; other statements
+ * are errors). *keys (malloc'd, the caller frees it) gets *n keys in file
+ * order. Errors: ANYDNS_ESYNTAX or ANYDNS_ENOENT with "file:line: reason"
+ * in err (file is the name used in messages), ANYDNS_EEXIST (one name
+ * twice), ANYDNS_ENOMEM.
+ */
+int dns_tsig_keys_parse(const char *text, size_t len, const char *file,
+			struct dns_tsig_key **keys, size_t *n, char *err,
+			size_t errlen);
+
+/* The key named name (wire, any case) in keys[0..n), or NULL. */
+const struct dns_tsig_key *dns_tsig_key_find(const struct dns_tsig_key *keys,
+					     size_t n, const uint8_t *name);
+
+struct dns_tsig_ctx {
+	const struct dns_tsig_key *key;	/* NULL until known */
+	/* The key name and algorithm as the peer sent them: an error
+	 * response names them even when the key is unknown (§5.3.2). */
+	uint8_t key_name[DNS_NAME_MAXLEN];
+	uint8_t alg_name[DNS_NAME_MAXLEN];
+	uint8_t mac[DNS_TSIG_MAC_MAX];	/* the last MAC signed or verified */
+	size_t mac_len;
+	uint16_t orig_id;		/* original ID of the request */
+	uint64_t time_signed;		/* of the last message verified */
+	uint16_t error;			/* TSIG error to put in a response */
+	unsigned messages;		/* messages signed or verified so far */
+	unsigned unsigned_run;		/* unsigned messages since the last
+					 * signed one (verifying a stream) */
+	void *hmac;			/* running digest over unsigned ones */
+};
+
+/* Starts an exchange; key NULL on a server that has not seen the request. */
+void dns_tsig_ctx_init(struct dns_tsig_ctx *ctx, const struct dns_tsig_key *key);
+
+/* Frees what the context holds (not the key). */
+void dns_tsig_ctx_clear(struct dns_tsig_ctx *ctx);
+
+/*
+ * Signs the complete message buf[0..*len) (header counts final, no TSIG
+ * yet): appends a TSIG RR with time now and fudge DNS_TSIG_FUDGE, adds one
+ * to ARCOUNT, grows *len. Which variables are digested depends on the
+ * context: the first message of a client (a request) has no prior MAC; a
+ * server's first response digests the request MAC verified into ctx; later
+ * messages of a stream digest the previous MAC and the timers only
+ * (§5.3.1). When ctx->error is BADSIG or BADKEY the TSIG is unsigned (MAC
+ * size 0, §5.3.2); BADTIME signs and puts our time in other data.
+ * Returns 0 or ANYDNS_ESPACE (buf unchanged).
+ */
+int dns_tsig_sign(struct dns_tsig_ctx *ctx, uint8_t *buf, size_t *len,
+		  size_t cap, uint64_t now);
+
+/*
+ * Server side: verifies a request whose TSIG RR starts at tsig_offset (as
+ * dns_query_parse() found it), looking its key up in keys[0..n). Returns 0
+ * (ctx->key set, the request MAC kept for signing the response), or
+ * ANYDNS_EBADKEY, ANYDNS_EBADSIG, ANYDNS_EBADTIME, ANYDNS_EMALF with
+ * ctx->error set to the TSIG error the response carries (BADKEY, BADSIG,
+ * BADTIME; 0 for EMALF, answered FORMERR) and key_name/alg_name copied.
+ */
+int dns_tsig_verify_request(struct dns_tsig_ctx *ctx,
+			    const struct dns_tsig_key *keys, size_t n,
+			    const uint8_t *msg, size_t len, size_t tsig_offset,
+			    uint64_t now);
+
+/*
+ * Client side: verifies one response message to the request signed with
+ * ctx (each message of a transfer in order). The TSIG RR, if any, must be
+ * the last record; a message without one is accepted inside a stream when
+ * fewer than 100 are unsigned in a row, and the next signed message covers
+ * it; the first message must be signed. Returns 0, or ANYDNS_ENOTSIG,
+ * ANYDNS_EBADKEY (other key or algorithm, or the server's TSIG error was
+ * BADKEY), ANYDNS_EBADSIG, ANYDNS_EBADTIME, ANYDNS_EMALF.
+ * dns_tsig_stream_done() then says whether the last message was signed
+ * (a transfer must end with a signed message).
+ */
+int dns_tsig_verify_response(struct dns_tsig_ctx *ctx, const uint8_t *msg,
+			     size_t len, uint64_t now);
+
+/* True when no unsigned message follows the last verified signed one. */
+bool dns_tsig_stream_done(const struct dns_tsig_ctx *ctx);
+
+/*
+ * The offset of the TSIG RR ending msg (the last record of the additional
+ * section, type TSIG), 0 when there is none, or a negative error for a
+ * message too malformed to tell. For replies (dns_query_parse() does this
+ * for requests).
+ */
+long dns_tsig_find(const uint8_t *msg, size_t len);
+
 /* ---- Responses -----------------------------------------------------------
  * A writer builds a message into a caller-owned buffer up to a size limit,
  * compressing owner names and the compressible names inside RDATA against

@@ -19,6 +19,14 @@ static const char *const own_messages[] = {
 	[ANYDNS_ENOSOA - ANYDNS_ERRBASE] = "no SOA at the zone apex",
 	[ANYDNS_EOUTZONE - ANYDNS_ERRBASE] = "record outside the zone",
 	[ANYDNS_ECONFIG - ANYDNS_ERRBASE] = "invalid configuration",
+	[ANYDNS_EBADSIG - ANYDNS_ERRBASE] = "TSIG signature does not verify",
+	[ANYDNS_EBADKEY - ANYDNS_ERRBASE] = "TSIG key unknown or not allowed",
+	[ANYDNS_EBADTIME - ANYDNS_ERRBASE] = "TSIG time outside the allowed fudge",
+	[ANYDNS_ENOTSIG - ANYDNS_ERRBASE] = "TSIG signature missing",
+	[ANYDNS_EXFR - ANYDNS_ERRBASE] = "malformed zone transfer",
+	[ANYDNS_EREFUSED - ANYDNS_ERRBASE] = "refused by the peer",
+	[ANYDNS_ETOOBIG - ANYDNS_ERRBASE] = "over the size limit",
+	[ANYDNS_EJOURNAL - ANYDNS_ERRBASE] = "journal does not reach that serial",
 };
 
 const char *anydns_strerror(int code)

@@ -33,6 +33,14 @@ enum anydns_err {
 	ANYDNS_ENOSOA,			/* zone has no SOA at its apex */
 	ANYDNS_EOUTZONE,		/* record outside the zone */
 	ANYDNS_ECONFIG,			/* invalid configuration */
+	ANYDNS_EBADSIG,			/* TSIG MAC does not verify */
+	ANYDNS_EBADKEY,			/* TSIG key unknown or not allowed */
+	ANYDNS_EBADTIME,		/* TSIG time outside the fudge */
+	ANYDNS_ENOTSIG,			/* TSIG expected but missing */
+	ANYDNS_EXFR,			/* broken zone transfer stream */
+	ANYDNS_EREFUSED,		/* the peer answered with an error RCODE */
+	ANYDNS_ETOOBIG,			/* over a configured size limit */
+	ANYDNS_EJOURNAL,		/* journal does not reach that serial */
 	ANYDNS_ERRLAST,
 };
 

@@ -32,6 +32,8 @@
  * order followed by that many octets of uncompressed wire RDATA; records
  * are in canonical RDATA order without duplicates.
  */
+struct zone_history;
+
 struct zone_rrset {
 	uint16_t type;
 	uint16_t count;
@@ -127,6 +129,14 @@ struct zone {
 	struct zone_file_id file_id;
 	time_t loaded_at;
 	unsigned refs;			/* zone sets holding it (control thread) */
+	/* The changes that led to this version, oldest first, for IXFR; NULL
+	 * when none are known. Set once with zone_set_history() before the
+	 * zone is published; freed with the zone. */
+	const struct zone_history *history;
+	/* A placeholder for a zone we should serve but cannot (a secondary
+	 * zone that expired or was never transferred): only apex_name,
+	 * apex_len and name_str are set, and queries for it get SERVFAIL. */
+	bool servfail;
 	struct arena arena;
 };
 
@@ -203,6 +213,213 @@ int zone_load_file(const uint8_t *origin, const char *path, struct zone **out,
 
 /* Frees a zone that no zone set holds. */
 void zone_free(struct zone *z);
+
+/* ---- Versions: serials, differences, history, journal, stored copies -----
+ * What replication (src/xfr, the control thread) needs from the zone
+ * model. Implements: RFC 1982 (serial arithmetic), RFC 1995 §4 (the
+ * difference sequences of IXFR, condensed when a chain is long).
+ */
+
+/* True when serial a is newer than b (RFC 1982 §3.2; undefined pairs are
+ * not newer). */
+bool zone_serial_newer(uint32_t a, uint32_t b);
+
+/* How a new version of a primary zone gets its serial when its file
+ * changed without a newer serial. */
+enum zone_serial_policy {
+	ZONE_SERIAL_KEEP = 0,		/* the file's serial: an unchanged
+					 * serial with changed data is an error */
+	ZONE_SERIAL_INCREMENT,		/* old + 1 */
+	ZONE_SERIAL_UNIXTIME,		/* now in seconds, at least old + 1 */
+	ZONE_SERIAL_DATESERIAL,		/* YYYYMMDDnn (UTC), at least old + 1 */
+};
+
+/* The serial after old under policy at time now (KEEP returns old).
+ * Always newer than old for the other policies (RFC 1982 wrap-around). */
+uint32_t zone_serial_next(enum zone_serial_policy policy, uint32_t old,
+			  time_t now);
+
+/* A copy of z with serial in its SOA, owned by the caller; its source,
+ * file_id and loaded_at are copied, history is not. ANYDNS_ENOMEM. */
+int zone_with_serial(const struct zone *z, uint32_t serial, struct zone **out);
+
+/* A placeholder that answers SERVFAIL for apex (wire, any case), owned by
+ * the caller (zone_free()). ANYDNS_ENOMEM. */
+int zone_new_servfail(const uint8_t *apex, struct zone **out);
+
+/*
+ * The difference between two versions, in the order IXFR sends it (RFC
+ * 1995 §4): the records removed, the old SOA first, then the records added,
+ * the new SOA first. Each record in data is in wire form: owner (lowercase,
+ * uncompressed), type, class (IN), TTL, RDLENGTH, RDATA. Immutable once
+ * made, shared by reference count on the control thread (zone_diff_ref(),
+ * zone_diff_unref()); readers on workers reach it through a published
+ * zone's history.
+ */
+struct zone_diff {
+	uint32_t from, to;		/* serials */
+	uint32_t removed, added;	/* record counts, the SOAs included */
+	const uint8_t *data;
+	size_t len;
+	size_t added_at;		/* offset in data of the first added */
+	unsigned refs;
+};
+
+/* One record of a diff (pointers into its data). */
+struct zone_diff_rr {
+	const uint8_t *owner;
+	uint16_t type;
+	uint32_t ttl;
+	const uint8_t *rdata;
+	uint16_t rdlen;
+};
+
+/* Reads the record at *pos (within a diff's data, which is trusted),
+ * advancing *pos; false at end. */
+bool zone_diff_rr_next(const uint8_t **pos, const uint8_t *end,
+		       struct zone_diff_rr *rr);
+
+void zone_diff_ref(struct zone_diff *d);
+/* Drops a reference, freeing d at zero. NULL is fine. */
+void zone_diff_unref(struct zone_diff *d);
+
+/* Collects a diff record by record: every removed record first (the old
+ * SOA the first of them), then the added ones (the new SOA first). */
+struct zone_diff_builder;
+
+/* NULL on out of memory. */
+struct zone_diff_builder *zone_diff_builder_new(void);
+
+/* Adds one record (owner any case, stored lowercase). A removed record
+ * after an added one is ANYDNS_EINVAL; ANYDNS_ENOMEM. */
+int zone_diff_builder_add(struct zone_diff_builder *b, bool added,
+			  const uint8_t *owner, uint16_t type, uint32_t ttl,
+			  const uint8_t *rdata, uint16_t rdlen);
+
+/*
+ * Checks (the first removed and the first added records are SOAs, no
+ * other SOA) and makes the diff, with refs 1, owned by the caller. Always
+ * frees the builder. Returns 0, ANYDNS_EXFR or ANYDNS_ENOMEM.
+ */
+int zone_diff_builder_finish(struct zone_diff_builder *b,
+			     struct zone_diff **out);
+void zone_diff_builder_free(struct zone_diff_builder *b);
+
+/*
+ * The diff that turns old into new (both versions of one zone, any
+ * serials), with refs 1. RRsets whose TTL changed are removed and added
+ * whole. Returns 0 or ANYDNS_ENOMEM. (*out)->removed == 1 and
+ * (*out)->added == 1 means only the SOA differs.
+ */
+int zone_diff_compute(const struct zone *old, const struct zone *new,
+		      struct zone_diff **out);
+
+/*
+ * Applies chain[0..n) in order to base (chain[0]->from must be base's
+ * serial, each diff's from the previous one's to) and builds the result
+ * into *out (owned by the caller; source and file_id not set). A record
+ * removed that is not there, or added that already is, is an error, as is
+ * a result that fails the semantic checks. Returns 0, ANYDNS_EXFR or
+ * ANYDNS_EZONE with a one-line reason in err, or ANYDNS_ENOMEM.
+ */
+int zone_diff_apply(const struct zone *base,
+		    struct zone_diff *const *chain, size_t n,
+		    struct zone **out, char *err, size_t errlen);
+
+/*
+ * One diff with the effect of chain[0..n) (consecutive serials): records
+ * removed then added again (or added then removed) cancel out, so a long
+ * chain answers IXFR as one short difference. refs 1, owned by the
+ * caller. Returns 0 or ANYDNS_ENOMEM.
+ */
+int zone_diff_condense(struct zone_diff *const *chain, size_t n,
+		       struct zone_diff **out);
+
+/* The changes that led to one version: diffs with consecutive serials. */
+struct zone_history {
+	size_t count;
+	struct zone_diff **diffs;	/* oldest first; a reference each */
+};
+
+/*
+ * Gives z (not yet published) the history diffs[0..n), taking a reference
+ * on each; the last diff's to must be z->serial (else ANYDNS_EINVAL).
+ * ANYDNS_ENOMEM. n 0 clears it.
+ */
+int zone_set_history(struct zone *z, struct zone_diff *const *diffs,
+		     size_t n);
+
+/*
+ * The part of z's history from serial from to z->serial: *chain points
+ * into the history (valid as long as z is), *n diffs. Returns 0, or
+ * ANYDNS_EJOURNAL when the history does not reach back to from (or from
+ * is z->serial, or newer).
+ */
+int zone_history_chain(const struct zone *z, uint32_t from,
+		       struct zone_diff *const **chain, size_t *n);
+
+/*
+ * The persistent journal of one zone: its diffs in one file, appended
+ * and fsync'd before the version they lead to is served or announced,
+ * read back at start-up. A record is written whole or, after a crash,
+ * ignored and cut off at the next open (each has a length and a
+ * checksum). When the file grows past max_size the oldest diffs are
+ * dropped (the file rewritten beside and renamed over, then fsync'd) so
+ * that it holds at most half of max_size.
+ */
+struct zone_journal;
+
+/*
+ * Opens (creating) the journal at path for apex (wire, any case) and reads
+ * its diffs. A torn or corrupt tail is cut off with a warning; a file of
+ * another zone or format is ANYDNS_EJOURNAL. err gets a one-line reason.
+ * Returns 0 with *out owned by the caller, ANYDNS_EJOURNAL, ANYDNS_ENOMEM,
+ * or a system error.
+ */
+int zone_journal_open(const char *path, const uint8_t *apex, size_t max_size,
+		      struct zone_journal **out, char *err, size_t errlen);
+
+/*
+ * Appends d (d->from must be the last diff's to, unless the journal is
+ * empty) and fsyncs; takes a reference on d. Compacts when over max_size.
+ * Returns 0, ANYDNS_EINVAL (not consecutive: nothing written), or a
+ * system error (nothing kept in memory; the file is cut back).
+ */
+int zone_journal_append(struct zone_journal *j, struct zone_diff *d);
+
+/* Drops every diff (the file is emptied and fsync'd): the next version
+ * does not follow from the last one journaled. 0 or a system error. */
+int zone_journal_clear(struct zone_journal *j);
+
+/* The diffs held, oldest first (valid until the next append, clear or
+ * close). */
+struct zone_diff *const *zone_journal_diffs(const struct zone_journal *j,
+					    size_t *n);
+
+/* The file size in octets. */
+size_t zone_journal_size(const struct zone_journal *j);
+
+/* Closes the file and drops the references. NULL is fine. */
+void zone_journal_close(struct zone_journal *j);
+
+/*
+ * Parses a journal held in memory (the fuzz target; zone_journal_open()
+ * uses the same reader): *valid gets the length of the well-formed
+ * prefix. Returns the number of diffs read, or ANYDNS_EJOURNAL when the
+ * header is not a journal of apex.
+ */
+long zone_journal_parse(const uint8_t *data, size_t len, const uint8_t *apex,
+			size_t *valid);
+
+/*
+ * Writes z as a master file at path atomically (written beside, fsync'd,
+ * renamed over, the directory fsync'd): every record in RFC 3597 generic
+ * form with absolute owner names, so zone_load_file() reads it back equal
+ * whatever its types. The stored copy a secondary serves from after a
+ * restart. Returns 0 or a system error with a reason in err.
+ */
+int zone_write_file(const struct zone *z, const char *path, char *err,
+		    size_t errlen);
 
 /* ---- Zone sets and snapshots ---------------------------------------------
  * A zone set is the immutable collection of served zones that workers read.
