@@ -254,7 +254,10 @@ int zone_new_servfail(const uint8_t *apex, struct zone **out);
  * uncompressed), type, class (IN), TTL, RDLENGTH, RDATA. Immutable once
  * made, shared by reference count on the control thread (zone_diff_ref(),
  * zone_diff_unref()); readers on workers reach it through a published
- * zone's history.
+ * zone's history. A diff is always one malloc'd block, the struct followed
+ * by its data (data == (const uint8_t *)(d + 1)), freed by one free(d) at
+ * the last zone_diff_unref(): the builder, the journal reader and
+ * condense all allocate it that way.
  */
 struct zone_diff {
 	uint32_t from, to;		/* serials */
