@@ -89,6 +89,7 @@ static int server_settings(const struct conf *conf, struct ctl *ctl,
 	sc->answer.udp_max_payload = av.udp_max_payload;
 	sc->answer.tcp_keepalive = av.tcp_keepalive;
 	sc->zones = snap;
+	ctl_server_replication(ctl, sc);
 	return 0;
 }
 

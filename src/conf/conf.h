@@ -76,9 +76,60 @@ struct conf_log {
 	enum log_level level;
 };
 
+/* An IP prefix as written, "192.0.2.1/32" (defined below). */
+struct conf_prefix;
+
+/* zones.serial-policy, in the order of its names in the schema (the
+ * same order as src/zone's enum zone_serial_policy). */
+enum conf_serial_policy {
+	CONF_SERIAL_KEEP = 0,
+	CONF_SERIAL_INCREMENT,
+	CONF_SERIAL_UNIXTIME,
+	CONF_SERIAL_DATESERIAL,
+};
+
 struct conf_zone {
 	uint8_t name[DNS_NAME_MAXLEN];	/* wire form, as written (case kept) */
-	char *file;		/* master file; absolute when loaded from a file */
+	/* The master file: read on load and reload for a zone of our own;
+	 * for a secondary (primaries set) the stored copy, written after
+	 * every transfer (default: replication.storage/NAME.zone).
+	 * Absolute when loaded from a file. */
+	char *file;
+	/* Secondary: the primaries asked, in order (port 53 unless
+	 * written); none: the zone is ours, from its file. */
+	struct conf_addr *primaries;
+	size_t primaries_count;
+	char *primary_key;	/* TSIG key to and from the primaries; NULL */
+	struct conf_addr *notify;	/* secondaries told of changes */
+	size_t notify_count;
+	char *notify_key;	/* TSIG key NOTIFYs are signed with; NULL */
+	struct conf_prefix *allow_transfer;	/* who may AXFR/IXFR */
+	size_t allow_transfer_count;
+	char *transfer_key;	/* TSIG key transfers must be signed with */
+	enum conf_serial_policy serial_policy;
+	uint64_t journal_max_size;	/* octets; 0: no journal */
+	uint64_t transfer_max_size;	/* octets; 0: no limit */
+	uint32_t ixfr_condense_after;	/* 0: never */
+	uint32_t refresh_min_ms, refresh_max_ms;	/* bound the SOA's */
+};
+
+/* A TSIG key written in the configuration (replication.keys). */
+struct conf_key {
+	char *name;		/* a domain name, presentation form */
+	int algorithm;		/* enum dns_tsig_alg - 1 */
+	char *secret;		/* Base64 */
+};
+
+/* Zone replication (replication:). */
+struct conf_replication {
+	char *storage;		/* journals and stored copies of zones */
+	struct conf_key *keys;
+	size_t keys_count;
+	char **key_files;	/* BIND key files (tsig-keygen) */
+	size_t key_files_count;
+	uint32_t notify_timeout_ms;	/* before a NOTIFY is sent again */
+	uint32_t notify_retries;	/* sends after the first */
+	uint32_t transfer_timeout_ms;	/* per step of a pull */
 };
 
 /* An IP prefix as written, "192.0.2.1/32": the address keeps its host
@@ -164,6 +215,7 @@ struct conf_network {
 	struct {
 		struct conf_dns_check dns;
 		bool zones;		/* every zone loaded and not expired */
+		uint32_t zones_max_lag_ms;	/* 0: lag not checked */
 		char *command;		/* run by /bin/sh -c; NULL: none */
 		uint32_t command_interval_ms;
 		uint32_t command_timeout_ms;
@@ -178,6 +230,7 @@ struct conf {
 	struct conf_log log;
 	struct conf_zone *zones;	/* in file order, names unique */
 	size_t zones_count;
+	struct conf_replication replication;
 	struct conf_bgp bgp;
 	struct conf_health health;
 	struct conf_network *networks;	/* in file order, names unique */
@@ -217,6 +270,17 @@ void conf_print(FILE *f, const struct conf *conf);
 
 /* True when every option has the same value in a and b (file ignored). */
 bool conf_equal(const struct conf *a, const struct conf *b);
+
+/*
+ * Every TSIG key of conf: replication.keys, then those of each key file,
+ * in order. *keys is malloc'd (the caller frees it; NULL when *n is 0).
+ * Returns 0, or ANYDNS_ESYNTAX / ANYDNS_ENOENT / ANYDNS_EEXIST with one line
+ * in err naming the file (and line) or key at fault, ANYDNS_ENOMEM, or a
+ * negated errno when a key file cannot be read. conf_load() has checked
+ * this once, and that every key a zone names exists.
+ */
+int conf_tsig_keys(const struct conf *conf, struct dns_tsig_key **keys,
+		   size_t *n, char *err, size_t errlen);
 
 /* Writes the configuration reference (docs/configuration.md) in Markdown. */
 void conf_doc_markdown(FILE *f);

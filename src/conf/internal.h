@@ -191,6 +191,12 @@ void conf_value_describe(const struct conf_row *r, char *buf, size_t cap);
 void conf_type_noun(const struct conf_row *r, bool item, char *buf,
 		    size_t cap);
 
+/* ---- replication.c: finish hooks of the replication options ------------- */
+
+int conf_finish_zone(struct conf_check *chk, void *rec);
+int conf_finish_key(struct conf_check *chk, void *rec);
+int conf_finish_replication(struct conf_check *chk, void *rec);
+
 /* ---- load.c: context of finish hooks ------------------------------------ */
 
 /* True when the option (full name) was written in the record being

@@ -428,6 +428,16 @@ static const char *const udp_io_names[] = {
 	"auto", "uring", "mmsg", NULL,
 };
 
+static const char *const serial_policy_names[] = {
+	/* indexed by enum conf_serial_policy */
+	"keep", "increment", "unixtime", "dateserial", NULL,
+};
+
+static const char *const tsig_alg_names[] = {
+	/* indexed by enum dns_tsig_alg - 1 */
+	"hmac-sha256", "hmac-sha384", "hmac-sha512", NULL,
+};
+
 static const char *const log_levels[] = {
 	/* indexed by enum log_level */
 	"error", "warning", "notice", "info", "debug", NULL,
@@ -557,19 +567,146 @@ const struct conf_row conf_rows[] = {
 		 "warnings, notices and informational messages, and leaves "
 		 "out `debug`." },
 
-	{ .name = "zones", .type = CONF_T_RECORDS,
+	{ .name = "zones", .type = CONF_T_RECORDS, .finish = conf_finish_zone,
 	  CONF_LIST_FIELD(struct conf, zones, zones_count),
 	  .key = "name", .item = "zone",
-	  .doc = "The zones served from master files. A zone name may "
-		 "appear once." },
+	  .doc = "The zones served: our own, read from master files, and "
+		 "secondary zones, pulled from their primaries "
+		 "(docs/replication.md). A zone name may appear once." },
 	{ .name = "zones.name", .type = CONF_T_NAME, .flags = CONF_REQUIRED,
 	  CONF_FIELD(struct conf_zone, name),
 	  .doc = "The zone's apex, an absolute domain name (a final dot is "
 		 "optional): `example.com`." },
-	{ .name = "zones.file", .type = CONF_T_PATH, .flags = CONF_REQUIRED,
+	{ .name = "zones.file", .type = CONF_T_PATH, .flags = CONF_OPTIONAL,
 	  CONF_FIELD(struct conf_zone, file),
+	  .def_doc = "required for a zone of our own; for a secondary, "
+		     "`replication.storage`/NAME.zone",
 	  .doc = "The zone's master file (RFC 1035 §5). A relative path is "
-		 "taken from the directory of the configuration file." },
+		 "taken from the directory of the configuration file. For a "
+		 "secondary zone it is the stored copy: written (atomically) "
+		 "after every transfer and served at start-up until the "
+		 "primary is reached." },
+	{ .name = "zones.primaries", .type = CONF_T_ADDR,
+	  .flags = CONF_LIST | CONF_OPTIONAL,
+	  CONF_LIST_FIELD(struct conf_zone, primaries, primaries_count),
+	  .doc = "Makes the zone a secondary: the primaries it is pulled "
+		 "from, `ADDR` or `ADDR@PORT` (53 when not written), asked "
+		 "in order. NOTIFY is accepted from them (with "
+		 "`primary-key` when set). Not set: the zone is ours." },
+	{ .name = "zones.primary-key", .type = CONF_T_STR,
+	  .flags = CONF_OPTIONAL, CONF_FIELD(struct conf_zone, primary_key),
+	  .min = 1, .max = 255,
+	  .doc = "A key of `replication.keys` or `replication.key-files`: "
+		 "SOA queries and transfers to the primaries are signed with "
+		 "it (TSIG, RFC 8945), their answers and their NOTIFYs must "
+		 "be." },
+	{ .name = "zones.notify", .type = CONF_T_ADDR,
+	  .flags = CONF_LIST | CONF_OPTIONAL,
+	  CONF_LIST_FIELD(struct conf_zone, notify, notify_count),
+	  .doc = "Secondaries (`ADDR` or `ADDR@PORT`, port 53 when not "
+		 "written) sent a NOTIFY (RFC 1996) each time the zone "
+		 "changes, again after `replication.notify-timeout` until "
+		 "they answer." },
+	{ .name = "zones.notify-key", .type = CONF_T_STR,
+	  .flags = CONF_OPTIONAL, CONF_FIELD(struct conf_zone, notify_key),
+	  .min = 1, .max = 255,
+	  .doc = "The key NOTIFYs are signed with. Not set: unsigned." },
+	{ .name = "zones.allow-transfer", .type = CONF_T_PREFIX,
+	  .flags = CONF_LIST | CONF_OPTIONAL,
+	  CONF_LIST_FIELD(struct conf_zone, allow_transfer,
+			  allow_transfer_count),
+	  .doc = "Prefixes (`ADDR/LEN`) whose hosts may transfer the zone "
+		 "(AXFR, IXFR). Not set: nobody may; others are REFUSED." },
+	{ .name = "zones.transfer-key", .type = CONF_T_STR,
+	  .flags = CONF_OPTIONAL, CONF_FIELD(struct conf_zone, transfer_key),
+	  .min = 1, .max = 255,
+	  .doc = "Transfers must also be signed with this key; an unsigned "
+		 "or badly signed request is answered NOTAUTH with the TSIG "
+		 "error." },
+	{ .name = "zones.serial-policy", .type = CONF_T_ENUM,
+	  CONF_FIELD(struct conf_zone, serial_policy),
+	  .def = "increment", .names = serial_policy_names,
+	  .doc = "What a zone of our own gets as serial when its file "
+		 "changed but its serial is not newer: `increment` (the old "
+		 "serial + 1), `unixtime` (the time in seconds), "
+		 "`dateserial` (YYYYMMDDnn), each at least the old + 1; or "
+		 "`keep`: such a file is refused and the old version keeps "
+		 "serving." },
+	{ .name = "zones.journal-max-size", .type = CONF_T_SIZE,
+	  CONF_FIELD(struct conf_zone, journal_max_size),
+	  .def = "16M", .min = 0, .max = (int64_t)1 << 40,
+	  .doc = "The zone's journal of changes (in `replication.storage`), "
+		 "which IXFR is served from: past this size its oldest "
+		 "changes are dropped. 0: no journal (transfers are AXFR)." },
+	{ .name = "zones.transfer-max-size", .type = CONF_T_SIZE,
+	  CONF_FIELD(struct conf_zone, transfer_max_size),
+	  .def = "0", .min = 0, .max = (int64_t)1 << 40,
+	  .doc = "A secondary refuses a transfer larger than this (the old "
+		 "version keeps serving). 0: no limit." },
+	{ .name = "zones.ixfr-condense-after", .type = CONF_T_INT,
+	  CONF_FIELD(struct conf_zone, ixfr_condense_after),
+	  .def = "100", .min = 0, .max = 1000000,
+	  .doc = "An IXFR spanning more changes than this is sent as one "
+		 "condensed difference. 0: never." },
+	{ .name = "zones.refresh-min", .type = CONF_T_DURATION,
+	  CONF_FIELD(struct conf_zone, refresh_min_ms),
+	  .def = "2s", .min = 100, .max = 86400 * 1000,
+	  .doc = "A secondary asks its primary for the SOA every SOA refresh "
+		 "seconds (retry after a failure), but never more often than "
+		 "this..." },
+	{ .name = "zones.refresh-max", .type = CONF_T_DURATION,
+	  CONF_FIELD(struct conf_zone, refresh_max_ms),
+	  .def = "1d", .min = 100, .max = 7 * 86400 * 1000,
+	  .doc = "... nor less often than this." },
+
+	{ .name = "replication", .type = CONF_T_SECTION,
+	  .finish = conf_finish_replication,
+	  .doc = "What zone replication shares: where journals and stored "
+		 "copies live, TSIG keys, NOTIFY and transfer timing "
+		 "(docs/replication.md)." },
+	{ .name = "replication.storage", .type = CONF_T_PATH,
+	  CONF_FIELD(struct conf, replication.storage),
+	  .def = "/var/lib/anydns",
+	  .doc = "The directory of zone journals (NAME.journal) and of the "
+		 "stored copies of secondary zones; created when missing." },
+	{ .name = "replication.keys", .type = CONF_T_RECORDS,
+	  .finish = conf_finish_key,
+	  CONF_LIST_FIELD(struct conf, replication.keys,
+			  replication.keys_count),
+	  .key = "name", .item = "key",
+	  .doc = "TSIG keys (RFC 8945) written here." },
+	{ .name = "replication.keys.name", .type = CONF_T_STR,
+	  .flags = CONF_REQUIRED, CONF_FIELD(struct conf_key, name),
+	  .min = 1, .max = 255,
+	  .doc = "The key's name, a domain name both ends know it by." },
+	{ .name = "replication.keys.algorithm", .type = CONF_T_ENUM,
+	  CONF_FIELD(struct conf_key, algorithm),
+	  .def = "hmac-sha256", .names = tsig_alg_names,
+	  .doc = "The HMAC algorithm." },
+	{ .name = "replication.keys.secret", .type = CONF_T_STR,
+	  .flags = CONF_REQUIRED, CONF_FIELD(struct conf_key, secret),
+	  .min = 4, .max = 4096,
+	  .doc = "The secret in Base64, as `tsig-keygen` prints it." },
+	{ .name = "replication.key-files", .type = CONF_T_PATH,
+	  .flags = CONF_LIST | CONF_OPTIONAL,
+	  CONF_LIST_FIELD(struct conf, replication.key_files,
+			  replication.key_files_count),
+	  .doc = "Files of BIND `key` statements, as `tsig-keygen` writes "
+		 "them; their keys join `keys`." },
+	{ .name = "replication.notify-timeout", .type = CONF_T_DURATION,
+	  CONF_FIELD(struct conf, replication.notify_timeout_ms),
+	  .def = "1s", .min = 10, .max = 600 * 1000,
+	  .doc = "How long a NOTIFY waits for its answer before it is sent "
+		 "again." },
+	{ .name = "replication.notify-retries", .type = CONF_T_INT,
+	  CONF_FIELD(struct conf, replication.notify_retries),
+	  .def = "5", .min = 0, .max = 100,
+	  .doc = "How many times an unanswered NOTIFY is sent again." },
+	{ .name = "replication.transfer-timeout", .type = CONF_T_DURATION,
+	  CONF_FIELD(struct conf, replication.transfer_timeout_ms),
+	  .def = "10s", .min = 100, .max = 3600 * 1000,
+	  .doc = "A pull from a primary fails when one step (connecting, "
+		 "an answer, the next message of a transfer) takes longer." },
 
 	{ .name = "bgp", .type = CONF_T_SECTION, .finish = finish_bgp,
 	  .doc = "The BGP speaker that announces the anycast networks to the "
@@ -786,6 +923,15 @@ const struct conf_row conf_rows[] = {
 	  .def = "true",
 	  .doc = "Check that every zone of the network is loaded and not "
 		 "expired." },
+	{ .name = "networks.checks.zones-max-lag", .type = CONF_T_DURATION,
+	  CONF_FIELD(struct conf_network, checks.zones_max_lag_ms),
+	  .def = "0", .min = 0, .max = 7 * 86400 * 1000,
+	  .doc = "With `zones`: the check also fails while a secondary zone "
+		 "of the network lags its primary for longer than this: the "
+		 "primary has a newer serial (from a NOTIFY or a SOA check) "
+		 "that did not arrive here, or, after a restart, the stored "
+		 "copy was last confirmed current longer ago and the primary "
+		 "has not been reached yet. 0: lag is not checked." },
 	{ .name = "networks.checks.command", .type = CONF_T_STR,
 	  .flags = CONF_OPTIONAL,
 	  CONF_FIELD(struct conf_network, checks.command),

@@ -54,8 +54,15 @@ int ctl_views_init(struct ctl *ctl)
 	size_t names = 0, views = 0;
 	ctl->network_view = calloc(c->networks_count ? c->networks_count : 1,
 				   sizeof(*ctl->network_view));
-	if (ctl->network_view == NULL)
+	ctl->zone_checks = calloc(c->networks_count ? c->networks_count : 1,
+				  sizeof(*ctl->zone_checks));
+	if (ctl->network_view == NULL || ctl->zone_checks == NULL)
 		return ANYDNS_ENOMEM;
+	for (size_t i = 0; i < c->networks_count; i++) {
+		ctl->zone_checks[i].ctl = ctl;
+		ctl->zone_checks[i].max_lag_ms =
+			c->networks[i].checks.zones_max_lag_ms;
+	}
 	for (size_t i = 0; i < c->networks_count; i++) {
 		ctl->network_view[i] = ZONE_VIEW_ALL;
 		if (c->networks[i].zones_count > 0) {
@@ -89,6 +96,8 @@ void ctl_views_free(struct ctl *ctl)
 	free(ctl->views);
 	free(ctl->view_names);
 	free(ctl->network_view);
+	free(ctl->zone_checks);
+	ctl->zone_checks = NULL;
 	ctl->views = NULL;
 	ctl->view_names = NULL;
 	ctl->network_view = NULL;
@@ -132,21 +141,40 @@ int ctl_server_views(const struct ctl *ctl, struct server_view_addr **out,
 
 /* ---- the zones check --------------------------------------------------------- */
 
+/* Why zone i fails the zones check of a network allowing max_lag_ms of
+ * lag (0: not checked), or NULL when it passes. */
+static const char *zone_fails(struct ctl *ctl, size_t i, uint32_t max_lag_ms,
+			      char *why, size_t whylen)
+{
+	char name[DNS_NAME_STRLEN];
+	dns_name_to_str(name, ctl->status[i].name);
+	if (!ctl->status[i].serving) {
+		snprintf(why, whylen, "zone %.200s is not loaded%s%.200s", name,
+			 ctl->status[i].error[0] != '\0' ? ": " : "",
+			 ctl->status[i].error);
+		return why;
+	}
+	double lag = ctl_repl_lag(ctl, i);
+	if (max_lag_ms > 0 && lag * 1000.0 > (double)max_lag_ms) {
+		snprintf(why, whylen, "zone %.200s lags its primary by %.1fs "
+			 "(limit %.1fs)", name, lag, max_lag_ms / 1000.0);
+		return why;
+	}
+	return NULL;
+}
+
 bool ctl_zones_ok(void *arg, const uint8_t *const *apexes, size_t n,
 		  char *why, size_t whylen)
 {
-	struct ctl *ctl = arg;
-	char name[DNS_NAME_STRLEN];
-	/* Zones come from files and do not expire; a zone whose reload
-	 * failed still serves its previous version and passes. */
+	const struct ctl_zone_check *zc = arg;
+	struct ctl *ctl = zc->ctl;
+	/* A zone of our own whose reload failed still serves its previous
+	 * version and passes; a secondary passes while it is not expired
+	 * and, when the network sets a limit, does not lag too long. */
 	if (n == 0) {
-		for (size_t i = 0; i < ctl->nzones; i++) {
-			if (ctl->status[i].serving)
-				continue;
-			dns_name_to_str(name, ctl->status[i].name);
-			snprintf(why, whylen, "zone %.200s is not loaded", name);
-			return false;
-		}
+		for (size_t i = 0; i < ctl->nzones; i++)
+			if (zone_fails(ctl, i, zc->max_lag_ms, why, whylen))
+				return false;
 		snprintf(why, whylen, "%zu zone%s loaded", ctl->nzones,
 			 ctl->nzones == 1 ? "" : "s");
 		return true;
@@ -156,11 +184,15 @@ bool ctl_zones_ok(void *arg, const uint8_t *const *apexes, size_t n,
 		while (i < ctl->nzones &&
 		       !dns_name_equal(ctl->status[i].name, apexes[z]))
 			i++;
-		if (i < ctl->nzones && ctl->status[i].serving)
-			continue;
-		dns_name_to_str(name, apexes[z]);
-		snprintf(why, whylen, "zone %.200s is not loaded", name);
-		return false;
+		if (i == ctl->nzones) {
+			char name[DNS_NAME_STRLEN];
+			dns_name_to_str(name, apexes[z]);
+			snprintf(why, whylen, "zone %.200s is not configured",
+				 name);
+			return false;
+		}
+		if (zone_fails(ctl, i, zc->max_lag_ms, why, whylen))
+			return false;
 	}
 	snprintf(why, whylen, "%zu zone%s loaded", n, n == 1 ? "" : "s");
 	return true;
@@ -309,7 +341,7 @@ static int network_conf(struct ctl *ctl, const struct conf_network *n,
 		hc->zones = zone_names;
 		hc->zone_count = n->zones_count;
 		hc->zones_fn = ctl_zones_ok;
-		hc->zones_arg = ctl;
+		hc->zones_arg = &ctl->zone_checks[n - ctl->conf->networks];
 	}
 	if (n->checks.command != NULL) {
 		struct health_check_conf *hc = &checks[k++];

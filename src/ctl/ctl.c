@@ -50,31 +50,58 @@ int ctl_reload(struct ctl *ctl, const uint8_t *only, size_t *failed)
 {
 	size_t n = ctl->nzones;
 	struct zone_reload_status *st = calloc(n ? n : 1, sizeof(*st));
-	if (st == NULL)
-		return ANYDNS_ENOMEM;
+	struct zone_reload_status *own = calloc(ctl->nsources ? ctl->nsources : 1,
+						sizeof(*own));
+	int ret = ANYDNS_ENOMEM;
+	if (st == NULL || own == NULL)
+		goto fail;
+	/* A secondary zone is not read from a file: `reload ZONE` asks its
+	 * primary instead. */
+	if (only != NULL) {
+		for (size_t i = 0; i < n; i++) {
+			if (ctl_repl_is_secondary(ctl, i) &&
+			    dns_name_equal(ctl->conf->zones[i].name, only)) {
+				ctl_repl_refresh(ctl, only);
+				free(st);
+				free(own);
+				*failed = 0;
+				return 0;
+			}
+		}
+	}
 	/* The control thread is the only writer of the snapshot: it reads its
 	 * own pointer without a read-side lock. */
 	const struct zone_set *cur = zone_snapshot_read(ctl->snap);
 	struct zone_set *next = NULL;
-	int ret = zone_reload(cur, ctl->sources, n, only, &next, st);
+	ret = zone_reload(cur, ctl->sources, ctl->nsources, only, &next, own);
+	if (ret == 0)
+		ret = ctl_repl_prepare(ctl, cur, &next, own);
 	/* Every set published carries the networks' views of it. */
 	if (ret == 0 && ctl->nviews > 0) {
 		ret = zone_set_views(next, ctl->views, ctl->nviews);
 		if (ret != 0)
 			zone_set_free(next);
 	}
-	if (ret != 0) {
-		free(st);
-		return ret;
-	}
+	if (ret != 0)
+		goto fail;
 	zone_snapshot_publish(ctl->snap, next);
+
+	/* Secondary zones keep the status their pulls give them. */
+	pthread_mutex_lock(&ctl->lock);
+	for (size_t i = 0; i < n; i++)
+		st[i] = ctl->status[i];
+	pthread_mutex_unlock(&ctl->lock);
+	for (size_t k = 0; k < ctl->nsources; k++)
+		st[ctl->source_zone[k]] = own[k];
+	free(own);
+	own = NULL;
 
 	size_t counts[ZONE_RELOAD_SKIPPED + 1] = { 0 }, served = 0, bad = 0;
 	for (size_t i = 0; i < n; i++) {
 		/* A zone not looked at keeps what the last reload said. */
 		if (st[i].state == ZONE_RELOAD_SKIPPED)
 			st[i] = ctl->status[i];
-		else
+		else if (!ctl_repl_is_secondary(ctl, i))
 			log_zone(&st[i]);
 		counts[st[i].state]++;
 		served += st[i].serving;
@@ -96,7 +123,12 @@ int ctl_reload(struct ctl *ctl, const uint8_t *only, size_t *failed)
 	pthread_mutex_unlock(&ctl->lock);
 	free(old);
 	*failed = bad;
+	ctl_repl_published(ctl);
 	return 0;
+fail:
+	free(st);
+	free(own);
+	return ret;
 }
 
 int ctl_load_zones(struct ctl *ctl)
@@ -127,6 +159,11 @@ void ctl_view_fill(struct ctl *ctl, struct ctl_view *v,
 	}
 	v->zones = ctl->status;
 	v->zone_count = ctl->nzones;
+	if (ctl->repl_status != NULL) {
+		for (size_t i = 0; i < ctl->nzones; i++)
+			ctl->repl_status[i].lag = ctl_repl_lag(ctl, i);
+		v->repl = ctl->repl_status;
+	}
 	v->reloads = ctl->reloads;
 	v->load_failures = ctl->load_failures;
 	v->anycast = ctl_anycast_view(ctl);
@@ -292,14 +329,20 @@ int ctl_new(const struct conf *conf, struct zone_snapshot *snap,
 	int ret = ANYDNS_ENOMEM;
 	size_t n = ctl->nzones ? ctl->nzones : 1;
 	ctl->sources = calloc(n, sizeof(*ctl->sources));
+	ctl->source_zone = calloc(n, sizeof(*ctl->source_zone));
 	ctl->status = calloc(n, sizeof(*ctl->status));
-	if (ctl->sources == NULL || ctl->status == NULL)
+	if (ctl->sources == NULL || ctl->source_zone == NULL ||
+	    ctl->status == NULL)
 		goto fail;
 	if (ctl_views_init(ctl) != 0)
 		goto fail;
 	for (size_t i = 0; i < ctl->nzones; i++) {
-		ctl->sources[i].name = conf->zones[i].name;
-		ctl->sources[i].file = conf->zones[i].file;
+		if (conf->zones[i].primaries_count == 0) {
+			size_t k = ctl->nsources++;
+			ctl->sources[k].name = conf->zones[i].name;
+			ctl->sources[k].file = conf->zones[i].file;
+			ctl->source_zone[k] = i;
+		}
 		ctl->status[i].name = conf->zones[i].name;
 		ctl->status[i].file = conf->zones[i].file;
 		ctl->status[i].state = ZONE_RELOAD_FAILED_ABSENT;
@@ -319,6 +362,8 @@ int ctl_new(const struct conf *conf, struct zone_snapshot *snap,
 	if (start_signal(ctl, &ctl->sig_hup, SIGHUP) != 0 ||
 	    start_signal(ctl, &ctl->sig_term, SIGTERM) != 0 ||
 	    start_signal(ctl, &ctl->sig_int, SIGINT) != 0)
+		goto fail;
+	if ((ret = ctl_repl_init(ctl)) != 0)
 		goto fail;
 	*out = ctl;
 	return 0;
@@ -365,6 +410,7 @@ void ctl_free(struct ctl *ctl)
 		ctl->stopping = true;
 		close_listeners(ctl);
 		ctl_anycast_free(ctl);
+		ctl_repl_free(ctl);
 		/* Signal watchers never started are still initialised (or
 		 * zeroed, which uv_is_closing() and uv_close() must not see). */
 		uv_signal_t *sigs[] = { &ctl->sig_hup, &ctl->sig_term,
@@ -385,6 +431,8 @@ void ctl_free(struct ctl *ctl)
 	pthread_mutex_destroy(&ctl->lock);
 	ctl_views_free(ctl);
 	free(ctl->sources);
+	free(ctl->source_zone);
 	free(ctl->status);
+	free(ctl->repl_status);
 	free(ctl);
 }

@@ -95,6 +95,25 @@ struct ctl_anycast_view {
 	size_t check_count;
 };
 
+/* How one configured zone replicates, as `zones` and the metrics show it
+ * (a copy taken on the control thread). */
+struct ctl_zone_repl {
+	bool secondary;			/* pulled from primaries */
+	bool primary_serial_known;	/* from a NOTIFY or a SOA answer */
+	uint32_t primary_serial;
+	double lag;			/* seconds behind the primary */
+	time_t last_transfer;		/* wall clock; 0: none since start */
+	time_t last_check;		/* last answer from a primary; 0 */
+	bool last_ok;			/* the last pull's outcome */
+	char last_result[160];		/* "IXFR 3 -> 5 from ..." or the error */
+	uint64_t transfers;		/* transfers into this zone */
+	uint64_t failures;		/* pulls that failed */
+	bool expired;			/* answered SERVFAIL */
+	uint64_t notifies_sent;		/* NOTIFYs sent (primary side) */
+	uint64_t notifies_unanswered;	/* given up after every retry */
+	uint64_t journal_size;		/* octets; 0: no journal */
+};
+
 struct ctl_view {
 	const char *version;		/* ANYDNS_VERSION */
 	time_t started;			/* wall clock at start */
@@ -107,6 +126,8 @@ struct ctl_view {
 	 * load or reload left it. */
 	const struct zone_reload_status *zones;
 	size_t zone_count;
+	/* nzones entries beside zones, or NULL. */
+	const struct ctl_zone_repl *repl;
 	uint64_t reloads;		/* reloads run, the start-up load too */
 	uint64_t load_failures;		/* zone loads that failed */
 	/* NULL: neither anycast networks nor BGP are configured. */
@@ -117,7 +138,9 @@ struct ctl_view {
 void ctl_write_status(FILE *f, const struct ctl_view *v);
 
 /* One line per zone: `NAME serial=N state=S loaded=TIME file=PATH`, then
- * ` error=TEXT` when the last load failed; `-` for what is not known. */
+ * ` error=TEXT` when the last load failed; for a secondary zone also
+ * ` role=secondary primary-serial=N lag=SECONDS last-transfer=TIME
+ * result=TEXT`; `-` for what is not known. */
 void ctl_write_zones(FILE *f, const struct ctl_view *v);
 
 /* The server's counters (server_stats_format()) and one
@@ -187,6 +210,14 @@ int ctl_server_views(const struct ctl *ctl, struct server_view_addr **out,
  * ctl_run() returns. Nothing when there is no anycast side.
  */
 int ctl_anycast_start(struct ctl *ctl);
+
+/*
+ * What the DNS workers need for transfers and NOTIFY: sc->xfr (the access
+ * policy of every zone, owned by ctl) and sc->on_notify with its arg (a
+ * NOTIFY accepted by a worker reaches the control thread, which pulls the
+ * zone). Call after ctl_load_zones().
+ */
+void ctl_server_replication(struct ctl *ctl, struct server_conf *sc);
 
 /* The server whose counters and workers the control thread and the HTTP
  * listener report (until then they report none); not owned, and it must

@@ -26,15 +26,29 @@
 struct MHD_Daemon;
 struct ctl_client;
 struct ctl_anycast;
+struct ctl_repl;
+
+struct ctl_zone_check {
+	struct ctl *ctl;
+	uint32_t max_lag_ms;		/* 0: lag not checked */
+};
 
 struct ctl {
 	const struct conf *conf;
 	struct zone_snapshot *snap;
 	struct server *srv;
 
-	/* The configured zones, pointing into conf. */
-	struct zone_source *sources;
+	/* The configured zones (nzones, in conf order); sources are those
+	 * read from their files (nsources: not the secondary zones), and
+	 * source_zone[k] is source k's index among the configured zones. */
 	size_t nzones;
+	struct zone_source *sources;
+	size_t nsources;
+	size_t *source_zone;
+
+	/* Replication (replication.c); NULL until ctl_repl_init(). */
+	struct ctl_repl *repl;
+	struct ctl_zone_repl *repl_status;	/* nzones entries; lock */
 
 	/* The views of every published zone set: one per network that serves
 	 * some of the zones (anycast.c builds them from conf). */
@@ -43,6 +57,9 @@ struct ctl {
 	const uint8_t **view_names;	/* the apexes the views point to */
 	uint32_t *network_view;		/* per network: its view, or
 					 * ZONE_VIEW_ALL */
+
+	/* Per network: what its zones check needs. */
+	struct ctl_zone_check *zone_checks;
 
 	/* The BGP speaker and the PoP; NULL when neither is configured. */
 	struct ctl_anycast *anycast;
@@ -83,6 +100,45 @@ int ctl_reload(struct ctl *ctl, const uint8_t *only, size_t *failed);
 void ctl_view_fill(struct ctl *ctl, struct ctl_view *v,
 		   struct server_stats *stats);
 
+/* ---- replication.c: primaries, secondaries, NOTIFY ---------------------- */
+
+/* Keys, the transfer policy and each zone's replication state (ctl_new()).
+ * Errors are logged: ANYDNS_ENOMEM, ANYDNS_ECONFIG (a key file that no
+ * longer parses). */
+int ctl_repl_init(struct ctl *ctl);
+
+/*
+ * Turns the set zone_reload() built from the zone files (*next, not
+ * published) into the set to publish: a zone of our own that changed gets
+ * its serial under its serial policy (or is refused, keeping its old
+ * version: *st_own then says so), its difference journaled and its
+ * history; the secondary zones are carried over from cur (at the start:
+ * their stored copies, or a SERVFAIL placeholder). st_own: nsources
+ * entries, one per source. Returns 0 with *next replaced, or
+ * ANYDNS_ENOMEM with *next freed.
+ */
+int ctl_repl_prepare(struct ctl *ctl, const struct zone_set *cur,
+		     struct zone_set **next, struct zone_reload_status *st_own);
+
+/* After a set was published: NOTIFY the secondaries of every zone whose
+ * serial they have not been told, and start the secondaries' first pulls. */
+void ctl_repl_published(struct ctl *ctl);
+
+/* `reload ZONE` for a secondary zone: asks its primary now. False when
+ * apex names no secondary zone. */
+bool ctl_repl_refresh(struct ctl *ctl, const uint8_t *apex);
+
+/* Whether configured zone i is a secondary. */
+bool ctl_repl_is_secondary(const struct ctl *ctl, size_t i);
+
+/* Seconds configured zone i lags its primary (0 for our own zones). On the
+ * loop, or under ctl->lock. */
+double ctl_repl_lag(const struct ctl *ctl, size_t i);
+
+/* Waits for transfers and stored copies under way, closes every handle;
+ * runs the loop to do so. */
+void ctl_repl_free(struct ctl *ctl);
+
 /* ---- anycast.c: the BGP speaker, the PoP and their status -------------- */
 
 /* Builds ctl->views from the configuration (ctl_new()). ANYDNS_ENOMEM. */
@@ -90,7 +146,9 @@ int ctl_views_init(struct ctl *ctl);
 void ctl_views_free(struct ctl *ctl);
 
 /* The zones health check's question, on the loop: every zone named (all
- * configured ones when n is 0) is served. */
+ * configured ones when n is 0) is served and, for a network with
+ * checks.zones-max-lag, does not lag its primary longer. arg: the
+ * network's struct ctl_zone_check. */
 bool ctl_zones_ok(void *arg, const uint8_t *const *apexes, size_t n,
 		  char *why, size_t whylen);
 

@@ -116,6 +116,93 @@ static void zone_samples(FILE *f, const struct ctl_view *v, const char *name,
 	}
 }
 
+/* The replication metric families, one sample per zone they apply to. */
+enum repl_value {
+	RV_PRIMARY_SERIAL, RV_LAG, RV_LAST_TRANSFER, RV_TRANSFERS,
+	RV_FAILURES, RV_EXPIRED, RV_NOTIFIES, RV_NOTIFIES_LOST, RV_JOURNAL,
+};
+
+static const struct {
+	enum repl_value what;
+	const char *name, *type, *help;
+	bool secondary_only;
+} repl_metrics[] = {
+	{ RV_PRIMARY_SERIAL, "anydns_zone_primary_serial", "gauge",
+	  "The newest serial of the zone known at its primary (secondary "
+	  "zones, once known).", true },
+	{ RV_LAG, "anydns_zone_lag_seconds", "gauge",
+	  "How long the zone has lagged its primary's newest serial; 0 when "
+	  "current (secondary zones).", true },
+	{ RV_LAST_TRANSFER, "anydns_zone_last_transfer_timestamp_seconds",
+	  "gauge", "When the last transfer into the zone ended, in seconds "
+	  "since the Unix epoch; 0: none since the start.", true },
+	{ RV_TRANSFERS, "anydns_zone_transfers_total", "counter",
+	  "Transfers (IXFR or AXFR) into the zone.", true },
+	{ RV_FAILURES, "anydns_zone_transfer_failures_total", "counter",
+	  "Pulls of the zone from its primaries that failed.", true },
+	{ RV_EXPIRED, "anydns_zone_expired", "gauge",
+	  "1 while the zone is expired and answered SERVFAIL, else 0.", true },
+	{ RV_NOTIFIES, "anydns_zone_notifies_sent_total", "counter",
+	  "NOTIFY messages sent for the zone, retries included.", false },
+	{ RV_NOTIFIES_LOST, "anydns_zone_notifies_unanswered_total",
+	  "counter", "NOTIFYs given up after every retry.", false },
+	{ RV_JOURNAL, "anydns_zone_journal_bytes", "gauge",
+	  "Size of the zone's journal file.", false },
+};
+
+static void repl_samples(FILE *f, const struct ctl_view *v)
+{
+	char zname[DNS_NAME_STRLEN];
+	if (v->repl == NULL)
+		return;
+	for (size_t m = 0; m < sizeof(repl_metrics) / sizeof(repl_metrics[0]); m++) {
+		header(f, repl_metrics[m].name, repl_metrics[m].type,
+		       repl_metrics[m].help);
+		for (size_t i = 0; i < v->zone_count; i++) {
+			const struct ctl_zone_repl *r = &v->repl[i];
+			if (repl_metrics[m].secondary_only && !r->secondary)
+				continue;
+			if (repl_metrics[m].what == RV_PRIMARY_SERIAL &&
+			    !r->primary_serial_known)
+				continue;
+			dns_name_to_str(zname, v->zones[i].name);
+			fprintf(f, "%s{zone=\"", repl_metrics[m].name);
+			ctl_write_label(f, zname);
+			fputs("\"} ", f);
+			switch (repl_metrics[m].what) {
+			case RV_PRIMARY_SERIAL:
+				fprintf(f, "%" PRIu32 "\n", r->primary_serial);
+				break;
+			case RV_LAG:
+				fprintf(f, "%.3f\n", r->lag);
+				break;
+			case RV_LAST_TRANSFER:
+				fprintf(f, "%lld\n", (long long)r->last_transfer);
+				break;
+			case RV_TRANSFERS:
+				fprintf(f, "%" PRIu64 "\n", r->transfers);
+				break;
+			case RV_FAILURES:
+				fprintf(f, "%" PRIu64 "\n", r->failures);
+				break;
+			case RV_EXPIRED:
+				fprintf(f, "%d\n", r->expired ? 1 : 0);
+				break;
+			case RV_NOTIFIES:
+				fprintf(f, "%" PRIu64 "\n", r->notifies_sent);
+				break;
+			case RV_NOTIFIES_LOST:
+				fprintf(f, "%" PRIu64 "\n",
+					r->notifies_unanswered);
+				break;
+			case RV_JOURNAL:
+				fprintf(f, "%" PRIu64 "\n", r->journal_size);
+				break;
+			}
+		}
+	}
+}
+
 void ctl_write_metrics(FILE *f, const struct ctl_view *v)
 {
 	size_t served = 0, bad = 0;
@@ -170,6 +257,7 @@ void ctl_write_metrics(FILE *f, const struct ctl_view *v)
 	       "Zone loads that failed, at start-up or at a reload.");
 	fprintf(f, "anydns_zone_load_failures_total %" PRIu64 "\n",
 		v->load_failures);
+	repl_samples(f, v);
 	if (v->anycast != NULL)
 		ctl_write_anycast_metrics(f, v->anycast);
 }

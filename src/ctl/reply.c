@@ -82,6 +82,25 @@ void ctl_write_zones(FILE *f, const struct ctl_view *v)
 		fprintf(f, " state=%s loaded=", zone_reload_state_str(z->state));
 		write_time(f, z->serving ? z->loaded_at : 0);
 		fprintf(f, " file=%s", z->file);
+		if (v->repl != NULL && v->repl[i].secondary) {
+			const struct ctl_zone_repl *r = &v->repl[i];
+			fputs(" role=secondary primary-serial=", f);
+			if (r->primary_serial_known)
+				fprintf(f, "%" PRIu32, r->primary_serial);
+			else
+				fputs("-", f);
+			fprintf(f, " lag=%.1f last-transfer=", r->lag);
+			write_time(f, r->last_transfer);
+			fprintf(f, " transfers=%" PRIu64 " failures=%" PRIu64,
+				r->transfers, r->failures);
+			if (r->expired)
+				fputs(" expired=yes", f);
+			if (r->last_result[0] != '\0')
+				fprintf(f, " result=%s", r->last_result);
+		} else if (v->repl != NULL && v->repl[i].journal_size > 0) {
+			fprintf(f, " role=primary journal=%" PRIu64,
+				v->repl[i].journal_size);
+		}
 		if (z->error[0] != '\0')
 			fprintf(f, " error=%s", z->error);
 		fputc('\n', f);
