@@ -653,11 +653,12 @@ const struct conf_row conf_rows[] = {
 	  .def = "2s", .min = 100, .max = 86400 * 1000,
 	  .doc = "A secondary asks its primary for the SOA every SOA refresh "
 		 "seconds (retry after a failure), but never more often than "
-		 "this..." },
+		 "this ..." },
 	{ .name = "zones.refresh-max", .type = CONF_T_DURATION,
 	  CONF_FIELD(struct conf_zone, refresh_max_ms),
 	  .def = "1d", .min = 100, .max = 7 * 86400 * 1000,
-	  .doc = "... nor less often than this." },
+	  .doc = "... nor less often than this: SOA timers of a primary "
+		 "set for another scale stay sane." },
 
 	{ .name = "replication", .type = CONF_T_SECTION,
 	  .finish = conf_finish_replication,
@@ -682,7 +683,7 @@ const struct conf_row conf_rows[] = {
 	{ .name = "replication.keys.algorithm", .type = CONF_T_ENUM,
 	  CONF_FIELD(struct conf_key, algorithm),
 	  .def = "hmac-sha256", .names = tsig_alg_names,
-	  .doc = "The HMAC algorithm." },
+	  .doc = "The HMAC algorithm of the key (RFC 8945 §6)." },
 	{ .name = "replication.keys.secret", .type = CONF_T_STR,
 	  .flags = CONF_REQUIRED, CONF_FIELD(struct conf_key, secret),
 	  .min = 4, .max = 4096,
