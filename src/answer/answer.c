@@ -368,6 +368,13 @@ void answer_in_zone(struct answer_ctx *ctx, const struct zone_set *zones)
 		ctx->not_authoritative = true;
 		return;
 	}
+	if (z->servfail) {
+		/* A zone we should serve but hold no data for (an expired
+		 * secondary): SERVFAIL, neither REFUSED nor an answer from
+		 * the parent, so resolvers try another server. */
+		ctx->rcode = DNS_RCODE_SERVFAIL;
+		return;
+	}
 	ctx->flags |= DNS_FLAG_AA;
 
 	ctx->zone = z;

@@ -272,6 +272,7 @@ static void close_listeners(struct ctl *ctl)
 static void finish_stop(struct ctl *ctl)
 {
 	close_listeners(ctl);
+	ctl_repl_quiet(ctl);
 	/* The watchers stay: a second signal while the server stops is caught
 	 * and ignored instead of killing the process half-way. They no longer
 	 * keep the loop running. */

@@ -135,6 +135,10 @@ bool ctl_repl_is_secondary(const struct ctl *ctl, size_t i);
  * loop, or under ctl->lock. */
 double ctl_repl_lag(const struct ctl *ctl, size_t i);
 
+/* At the stop: no more pulls, NOTIFYs or timers; nothing of replication
+ * keeps the loop running but the pulls and stores under way. */
+void ctl_repl_quiet(struct ctl *ctl);
+
 /* Waits for transfers and stored copies under way, closes every handle;
  * runs the loop to do so. */
 void ctl_repl_free(struct ctl *ctl);

@@ -35,6 +35,10 @@ static const struct {
 	{ "anydns_tcp_connections_total",
 	  "TCP connection events: accepted, closed, refused over a limit, "
 	  "closed after the idle timeout." },
+	{ "anydns_xfr_out_total",
+	  "Zone transfers (AXFR, IXFR) served to secondaries." },
+	{ "anydns_notify_in_total",
+	  "NOTIFY messages accepted from primaries." },
 };
 
 void ctl_write_label(FILE *f, const char *value)

@@ -1176,6 +1176,29 @@ static void close_handle(uv_handle_t *h)
 		uv_close(h, on_closed);
 }
 
+void ctl_repl_quiet(struct ctl *ctl)
+{
+	struct ctl_repl *r = ctl->repl;
+	if (r == NULL)
+		return;
+	r->closing = true;
+	for (size_t i = 0; r->zones != NULL && i < ctl->nzones; i++) {
+		struct repl_zone *rz = &r->zones[i];
+		for (size_t k = 0; k < rz->ntargets; k++) {
+			if (rz->targets[k].handles) {
+				uv_udp_recv_stop(&rz->targets[k].udp);
+				uv_timer_stop(&rz->targets[k].timer);
+			}
+		}
+		if (rz->timers) {
+			uv_timer_stop(&rz->refresh);
+			uv_timer_stop(&rz->expire);
+		}
+	}
+	if (r->async_ready)
+		uv_unref((uv_handle_t *)&r->async);
+}
+
 void ctl_repl_free(struct ctl *ctl)
 {
 	struct ctl_repl *r = ctl->repl;

@@ -101,6 +101,11 @@ struct server_conn {
 	struct server_conn *prev, *next;
 	uint8_t *backlog;	/* unsent output, or NULL */
 	size_t backlog_off, backlog_len;
+	/* A zone transfer being sent (malloc'd by xfr_serve(), megabytes
+	 * perhaps), or NULL; queries after it wait until it has left. */
+	uint8_t *xfr_buf;
+	size_t xfr_off, xfr_len;
+	union server_addr peer;	/* the client, for transfer ACLs */
 	size_t in_len;
 	uint8_t in[2 + SERVER_QUERY_MAX];
 };
@@ -198,6 +203,8 @@ struct server_udp_rx {
 	bool truncated;		/* MSG_TRUNC: longer than was read */
 	const void *control;	/* its ancillary data (cmsghdr aligned) */
 	size_t controllen;
+	const void *peer;	/* the sender's address (maybe unaligned) */
+	size_t peer_len;
 };
 
 /*
@@ -213,6 +220,40 @@ size_t server_udp_answer(struct server_worker *w, const struct zone_set *zones,
 			 enum server_transport tr,
 			 const struct server_udp_rx *rx, uint8_t *resp,
 			 size_t cap, union server_cmsg *ctl, size_t *ctl_len);
+
+/* ---- transfer.c --------------------------------------------------------- */
+/*
+ * Answers q (parsed; xfr_handles() true; the server has a transfer
+ * policy) from zones through xfr_serve(), from peer over TCP or UDP, into
+ * out (zeroed by the caller, freed by it with xfr_out_free()); counts a
+ * transfer served or a NOTIFY accepted and passes the NOTIFY on. The
+ * caller counts the message itself with server_count() (res from
+ * server_xfr_result()). Returns 0, or ANYDNS_ENOMEM (out empty).
+ */
+int server_xfr_answer(struct server_worker *w, const struct zone_set *zones,
+		      const struct dns_query *q, const struct sockaddr *peer,
+		      bool tcp, struct xfr_out *out);
+
+/*
+ * Answers a signed query that is no transfer (q->tsig_offset != 0; the
+ * server has a transfer policy, whose keys verify it) into out (cap
+ * octets, as answer_query() wants them): the answer to the same query
+ * unsigned, within the transport's limit with the TSIG that ends it, or
+ * NOTAUTH with the TSIG error. res is filled; returns res->len.
+ */
+size_t server_signed_answer(struct server_worker *w,
+			    const struct zone_set *zones,
+			    const struct dns_query *q,
+			    enum answer_transport transport, uint8_t *out,
+			    size_t cap, struct answer_result *res);
+
+/* What server_count() needs of an xfr answer: sent (len octets) or not. */
+static inline struct answer_result server_xfr_result(const struct xfr_out *out,
+						     size_t len)
+{
+	struct answer_result res = { .len = len, .rcode = out->rcode };
+	return res;
+}
 
 /* ---- udp_uring.c -------------------------------------------------------- */
 /* Sets up w's io_uring for its UDP sockets (w->udp[], already open): the

@@ -7,6 +7,10 @@
  * answer_query() from the zone snapshot read under RCU, count what they do
  * in per-worker counters, and take no lock on the query path.
  *
+ * Zone transfers and NOTIFY (when a transfer policy is given) are answered
+ * by src/xfr on the same workers: a transfer is built whole under the RCU
+ * read lock and then streamed to its connection like any slow answer.
+ *
  * Implements: RFC 1035 §4.2.1 and §4.2.2 (UDP and TCP transport), RFC 7766
  * (DNS over TCP: pipelining, answers in any order they are ready, idle
  * timeouts §6.2.3, connection limits §6.2.2), RFC 7828 (edns-tcp-keepalive
@@ -22,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "answer/answer.h"
+#include "xfr/xfr.h"
 #include "zone/zone.h"
 
 /* How a worker's UDP sockets are served. */
@@ -110,6 +115,18 @@ struct server_conf {
 	 * None: every query is answered from the whole set. */
 	const struct server_view_addr *views;
 	size_t view_count;
+
+	/* Zone transfers and NOTIFY (src/xfr): AXFR, IXFR and NOTIFY
+	 * messages are answered by xfr_serve() under this policy, which must
+	 * outlive the server. NULL: the xfr layer is off and answer_query()
+	 * answers them as it does any query (NOTAUTH, NOTIMP). */
+	const struct xfr_policy *xfr;
+	/* Called on the worker thread for every NOTIFY accepted (the ACL and
+	 * TSIG passed), after the response is built; must be thread-safe
+	 * and quick (the control thread implements it: queue and wake).
+	 * NULL: accepted NOTIFYs are only answered. */
+	void (*on_notify)(void *arg, const struct xfr_notify_event *ev);
+	void *notify_arg;
 };
 
 /* Fills conf with the defaults above: no listen address, answer_conf_init()
@@ -123,6 +140,9 @@ void server_conf_init(struct server_conf *conf);
  * parse, and the TCP messages whose framing was bad (those are dropped and
  * the connection closed). qtypes[] counts the messages that had a readable
  * question. send_failed counts responses the kernel did not take.
+ * xfr_out counts the AXFR and IXFR requests answered NOERROR (each whole
+ * transfer once, whatever its messages, a SOA-only IXFR answer included)
+ * and notify_in the NOTIFY messages accepted and passed on.
  */
 enum server_transport {
 	SERVER_UDP4 = 0,
@@ -168,6 +188,8 @@ struct server_stats {
 	uint64_t tcp_closed;		/* every accepted connection, once */
 	uint64_t tcp_refused;		/* closed at once: over a limit */
 	uint64_t tcp_timeout;		/* closed idle (also in tcp_closed) */
+	uint64_t xfr_out;		/* transfers served */
+	uint64_t notify_in;		/* NOTIFYs accepted */
 };
 
 /* ---- Lifecycle ---------------------------------------------------------- */

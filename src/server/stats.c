@@ -82,6 +82,8 @@ void server_stats_each(const struct server_stats *st, server_stats_fn fn,
 	   st->tcp_refused);
 	fn(arg, "anydns_tcp_connections_total", "event", "timeout",
 	   st->tcp_timeout);
+	fn(arg, "anydns_xfr_out_total", NULL, NULL, st->xfr_out);
+	fn(arg, "anydns_notify_in_total", NULL, NULL, st->notify_in);
 }
 
 struct format_ctx {

@@ -18,6 +18,15 @@
  * closes the connection: the stream cannot be trusted after it. The local
  * address a connection was accepted on picks the view of the zone set its
  * queries are answered from (server_view_of()).
+ *
+ * A zone transfer (RFC 5936 §4.2, RFC 1995) is built whole by src/xfr
+ * and sent from its own buffer: what the socket does not take stays with
+ * the connection, which then waits for EPOLLOUT like any backlog, so a
+ * transfer of many megabytes never blocks the worker. Queries pipelined
+ * behind it wait until it has left; the answers before it go first. Each
+ * octet the client takes counts as progress, so a transfer to a reader
+ * that keeps up is never cut by the idle timeout, and one to a client
+ * that stops reading is.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -172,6 +181,8 @@ static void conn_close(struct server_worker *w, struct server_conn *c,
 	limits_release(w->srv, c->client_slot);
 	if (c->backlog != NULL)
 		backlog_put(w, c->backlog);
+	free(c->xfr_buf);
+	c->xfr_buf = NULL;
 	timer_unlink(w, c);
 	w->open_count--;
 	conn_put(w, c);
@@ -232,10 +243,52 @@ static int conn_send(struct server_worker *w, struct server_conn *c,
 	return 1;
 }
 
-/* Sends what the backlog holds: 0 when it is empty, 1 when some is
- * left, or an error. */
+/* Sends what is left of the transfer in c->xfr_buf: 0 when all of it
+ * has gone (the buffer is freed), 1 when some is left, or an error. */
+static int xfr_drain(struct server_worker *w, struct server_conn *c)
+{
+	while (c->xfr_off < c->xfr_len) {
+		ssize_t n = send(c->fd, c->xfr_buf + c->xfr_off,
+				 c->xfr_len - c->xfr_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			c->xfr_off += (size_t)n;
+			conn_touch(w, c);
+			if (c->xfr_off < c->xfr_len)
+				return 1;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && errno == EAGAIN) {
+			return 1;
+		} else {
+			return n < 0 ? -errno : ANYDNS_EIO;
+		}
+	}
+	free(c->xfr_buf);
+	c->xfr_buf = NULL;
+	return 0;
+}
+
+/* Starts sending a transfer's messages, taking out's buffer: 0 when all
+ * of it went at once, 1 when the connection keeps the rest, or an
+ * error. */
+static int xfr_send(struct server_worker *w, struct server_conn *c,
+		    struct xfr_out *out)
+{
+	c->xfr_buf = out->buf;
+	c->xfr_off = 0;
+	c->xfr_len = out->len;
+	out->buf = NULL;
+	xfr_out_free(out);
+	return xfr_drain(w, c);
+}
+
+/* Sends what the backlog holds, then what is left of a transfer: 0 when
+ * both are empty, 1 when some is left, or an error. */
 static int conn_drain(struct server_worker *w, struct server_conn *c)
 {
+	if (c->backlog == NULL)
+		return c->xfr_buf != NULL ? xfr_drain(w, c) : 0;
 	while (c->backlog_off < c->backlog_len) {
 		ssize_t n = send(c->fd, c->backlog + c->backlog_off,
 				 c->backlog_len - c->backlog_off,
@@ -255,7 +308,7 @@ static int conn_drain(struct server_worker *w, struct server_conn *c)
 	}
 	backlog_put(w, c->backlog);
 	c->backlog = NULL;
-	return 0;
+	return c->xfr_buf != NULL ? xfr_drain(w, c) : 0;
 }
 
 /*
@@ -295,8 +348,38 @@ static void conn_serve(struct server_worker *w, struct server_conn *c)
 		struct dns_query q;
 		struct answer_result res;
 		int prc = dns_query_parse(msg, mlen, &q);
-		answer_query(&w->answer, zones, &q, prc, ANSWER_TCP,
-			     tx + txlen + 2, DNS_MSG_MAXLEN, &res);
+		if (prc == 0 && w->srv->conf.xfr != NULL && xfr_handles(&q)) {
+			/* The answers before it leave first: a transfer is
+			 * sent from its own buffer. */
+			if (txlen > 0) {
+				ret = conn_send(w, c, tx, txlen);
+				txlen = 0;
+				if (ret != 0)
+					break;	/* it waits in the buffer */
+			}
+			struct xfr_out out = { 0 };
+			ret = server_xfr_answer(w, zones, &q, &c->peer.sa, true,
+						&out);
+			res = server_xfr_result(&out, out.len);
+			server_count(&w->stats, tr, &q, prc, &res);
+			done = wire_offset(&cur);
+			if (w->max_queries > 0 && ++c->queries >= w->max_queries)
+				c->last = true;
+			/* Out of memory: the client gets no answer and would
+			 * wait for one; closing tells it at once. */
+			if (ret == 0)
+				ret = xfr_send(w, c, &out);
+			if (ret != 0)
+				break;
+			continue;
+		}
+		if (prc == 0 && w->srv->conf.xfr != NULL && q.tsig_offset != 0)
+			server_signed_answer(w, zones, &q, ANSWER_TCP,
+					     tx + txlen + 2, DNS_MSG_MAXLEN,
+					     &res);
+		else
+			answer_query(&w->answer, zones, &q, prc, ANSWER_TCP,
+				     tx + txlen + 2, DNS_MSG_MAXLEN, &res);
 		server_count(&w->stats, tr, &q, prc, &res);
 		if (res.len > 0) {
 			wire_put_u16(tx + txlen, (uint16_t)res.len);
@@ -445,6 +528,9 @@ void server_tcp_accept(struct server_worker *w, struct server_sock *s)
 		c->queries = 0;
 		c->backlog = NULL;
 		c->backlog_off = c->backlog_len = 0;
+		c->xfr_buf = NULL;
+		c->xfr_off = c->xfr_len = 0;
+		c->peer = peer;
 		c->in_len = 0;
 		c->prev = c->next = NULL;
 		c->deadline = w->now + w->idle_ms;

@@ -16,6 +16,10 @@
  * route prefers, and resolvers drop such replies. The same destination
  * picks the view of the zone set the query is answered from, when anycast
  * networks serve only some of the zones (server_view_of()).
+ *
+ * With a transfer policy, NOTIFY and the AXFR/IXFR queries that come over
+ * UDP go to src/xfr (transfer.c) instead: a NOTIFY acknowledgement, our
+ * SOA alone for IXFR (RFC 1995 §2), NOTIMP for AXFR (RFC 5936 §4.2).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -144,6 +148,31 @@ static size_t reply_pktinfo(const void *control, size_t len,
 	return 0;
 }
 
+/* A NOTIFY, or an AXFR/IXFR over UDP (answered NOTIMP or with our SOA):
+ * one message from src/xfr, copied into the reply slot; one that does not
+ * fit is dropped (the client retries, over TCP for IXFR). */
+static size_t udp_xfr(struct server_worker *w, const struct zone_set *zones,
+		      enum server_transport tr, const struct dns_query *q,
+		      const struct server_udp_rx *rx, uint8_t *resp, size_t cap)
+{
+	union server_addr peer;
+	struct xfr_out out = { 0 };
+	size_t len = 0;
+	/* Copied: an io_uring buffer holds the address unaligned. */
+	memset(&peer, 0, sizeof(peer));
+	memcpy(&peer, rx->peer, rx->peer_len < sizeof(peer) ? rx->peer_len :
+							      sizeof(peer));
+	if (server_xfr_answer(w, zones, q, &peer.sa, false, &out) == 0 &&
+	    out.len <= cap) {
+		memcpy(resp, out.buf, out.len);
+		len = out.len;
+	}
+	struct answer_result res = server_xfr_result(&out, len);
+	server_count(&w->stats, tr, q, 0, &res);
+	xfr_out_free(&out);
+	return len;
+}
+
 size_t server_udp_answer(struct server_worker *w, const struct zone_set *zones,
 			 enum server_transport tr,
 			 const struct server_udp_rx *rx, uint8_t *resp,
@@ -168,8 +197,14 @@ size_t server_udp_answer(struct server_worker *w, const struct zone_set *zones,
 		served = zone_set_view(zones, server_view_of(
 			w->views, w->nviews, dst.family, dst.addr));
 	int prc = dns_query_parse(rx->msg, rx->len, &q);
-	answer_query(&w->answer, served, &q, prc, ANSWER_UDP, resp, cap,
-		     &res);
+	if (prc == 0 && w->srv->conf.xfr != NULL && xfr_handles(&q))
+		return udp_xfr(w, served, tr, &q, rx, resp, cap);
+	if (prc == 0 && w->srv->conf.xfr != NULL && q.tsig_offset != 0)
+		server_signed_answer(w, served, &q, ANSWER_UDP, resp, cap,
+				     &res);
+	else
+		answer_query(&w->answer, served, &q, prc, ANSWER_UDP, resp,
+			     cap, &res);
 	server_count(&w->stats, tr, &q, prc, &res);
 	return res.len;
 }
@@ -194,6 +229,8 @@ static unsigned answer_batch(struct server_worker *w, enum server_transport tr,
 			.truncated = (rh->msg_flags & MSG_TRUNC) != 0,
 			.control = rh->msg_control,
 			.controllen = rh->msg_controllen,
+			.peer = &b->peer[i],
+			.peer_len = rh->msg_namelen,
 		};
 		size_t ctl_len;
 		/* The control message goes into the slot of the next reply,

@@ -316,6 +316,9 @@ static void serve_datagram(struct server_worker *w,
 		.truncated = (o->flags & MSG_TRUNC) != 0,
 		.control = name + URING_NAMELEN,
 		.controllen = o->controllen,
+		.peer = name,
+		.peer_len = o->namelen < URING_NAMELEN ? o->namelen :
+						      URING_NAMELEN,
 	};
 	/* Every slot in flight (never expected, see server_uring_new()):
 	 * the spare slot, sent at once. */

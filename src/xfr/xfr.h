@@ -111,7 +111,8 @@ struct xfr_notify_event {
  * SOA-only IXFR answer over UDP (or when the client is current); the
  * NOTIFY response. Refusals are answered too: REFUSED (zone not ours or
  * source not allowed), NOTAUTH with TSIG error BADKEY/BADSIG/BADTIME,
- * FORMERR (AXFR over UDP, an IXFR without the client's SOA in authority),
+ * NOTIMP (AXFR over UDP, as Knot DNS), FORMERR (an IXFR without the
+ * client's SOA in authority),
  * SERVFAIL (zone expired). Every transfer and refusal is logged once at
  * info level. now: wall clock seconds (TSIG).
  * Returns 1 when the request was an accepted NOTIFY (*ev filled: tell the

@@ -66,7 +66,8 @@ static bool unchanged(const struct zone *old, const char *path,
  * but secondaries and caches keyed on the serial would miss the change. */
 static void check_serial(const struct zone *old, const struct zone *z)
 {
-	if (old == NULL)
+	/* A SERVFAIL placeholder has no serial to compare with. */
+	if (old == NULL || old->servfail)
 		return;
 	int32_t diff = (int32_t)(z->serial - old->serial);
 	if (diff == 0)

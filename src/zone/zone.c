@@ -75,6 +75,14 @@ void zone_free(struct zone *z)
 	if (z == NULL)
 		return;
 	free(z->source);
+	if (z->history != NULL) {
+		/* zone_set_history() allocates it as one block: the struct,
+		 * then its array. */
+		struct zone_history *h = (struct zone_history *)z->history;
+		for (size_t i = 0; i < h->count; i++)
+			zone_diff_unref(h->diffs[i]);
+		free(h);
+	}
 	/* The zone itself lives in its arena: free from a copy. */
 	struct arena a = z->arena;
 	arena_free(&a);

@@ -11,6 +11,9 @@ the scenarios run against it, checking behaviour, not timing:
 - recovery: afterwards every client is answered again, by its own PoP;
 - crash: when pop-ap's host vanishes its client is answered by another
   PoP, and comes back after the recovery;
+- propagation: five changes made at the hidden primary are answered by
+  every PoP (their SOA serial and the changed record), and a PoP restarted
+  while a change is made answers from its stored copy and catches up;
 - down leaves no namespace, process or state behind.
 
 Run as root from the repository root: /usr/bin/python3 -m pytest
@@ -29,10 +32,10 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "lab"))
 
-from anydnslab import topology  # noqa: E402
+from anydnslab import popconf, topology  # noqa: E402
 from anydnslab.lab import Lab  # noqa: E402
 from anydnslab.system import netns_list, start_time  # noqa: E402
-from scenarios import catchment, crash, drain, failover, recovery  # noqa: E402
+from scenarios import catchment, crash, drain, failover, propagation, recovery  # noqa: E402
 
 WORLD = os.path.join(ROOT, "lab", "topologies", "world.toml")
 BIN = os.environ.get("ANYDNS_BIN_DIR", "build/release/bin")
@@ -70,6 +73,29 @@ def test_world_topology_addresses():
         "eu", "us", "198.51.100.1", "198.51.100.2", "2001:db8:1::1")
     assert topo.clients["client-ap"].link.b4 == "203.0.113.10"
     assert topo.pops["pop-us"].router_id == "198.51.100.18"
+    # The hidden primary: a management link to each PoP, after every other link.
+    assert topo.kind("primary") == "primary"
+    assert topo.primary.address("pop-eu") == "192.0.2.129"
+    assert topo.primary.pop_address("pop-ap") == "192.0.2.138"
+    assert topo.pops["pop-us"].mgmt.end("pop-us")[4] == "primary"
+    assert topo.primary.zones_max_lag == "10s"
+
+
+def test_topology_without_primary(tmp_path):
+    """A topology without [primary]: the PoPs read the zone files and the
+    zones check does not look at lag, as before the primary existed."""
+    small = tmp_path / "small.toml"
+    small.write_text('name = "small"\n[service]\nprefixes = ["192.0.2.53/32"]\nasn = 64496\n'
+                     'zones = [{name = "example.com", file = "%s"}]\n'
+                     '[routers.r1]\nasn = 64497\n[pops.p1]\nrouters = ["r1"]\n'
+                     '[clients.c1]\nrouter = "r1"\n'
+                     % os.path.join(ROOT, "lab", "zones", "example.com.zone"))
+    topo = topology.load(str(small))
+    assert topo.primary is None and "primary" not in topo.hosts()
+    text = popconf.render(topo, "p1", "/run/anydns-lab/small/p1")
+    assert "zones: [{name: example.com, file: \"%s\"}]" % topo.zones[0][1] in text
+    assert "zones-max-lag: 0\n" in text
+    assert "storage: /run/anydns-lab/small/p1/storage" in text
 
 
 def test_topology_errors(tmp_path):
@@ -142,9 +168,28 @@ def test_crash_and_back(lab):
     assert lab.procs.find("pop-ap", "anydnsd") is not None
 
 
+def test_propagation(lab):
+    res = propagation.run(lab, changes=5, restart=True)
+    print(res.text())
+    d = res.data
+    assert len(d["changes"]) == 5
+    for c in d["changes"]:
+        assert all(v is not None for v in c["ms"].values()), c
+    last = d["restart"]["change"]
+    for p in lab.topo.pops:
+        assert d["txt"][p] == '"change %d serial %d"' % tuple(last)
+        assert d["zones"][p]["role"] == "secondary"
+        assert d["zones"][p]["serial"] == str(last[1])
+    r = d["restart"]
+    assert r["first_serial"] in (r["old_serial"], r["serial"])
+    assert r["caught_up_ms"] is not None and r["announced_s"] is not None
+    assert "stored copy" in r["stored_log"]
+    assert res.ok
+
+
 def test_down_leaves_nothing(lab):
     pids = [(r["pid"], r["start"]) for r in lab.state["procs"]]
-    assert len(pids) == 6            # 3 BIRD, 3 anydnsd
+    assert len(pids) == 7            # 3 BIRD, 3 anydnsd PoPs, the primary
     lab.down(quiet=True)
     assert [n for n in netns_list() if n.startswith(lab.prefix)] == []
     assert not os.path.exists(lab.state_dir)

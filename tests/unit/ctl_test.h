@@ -51,6 +51,8 @@ static inline void ct_fixture_init(struct ct_fixture *fx)
 	st->tcp_closed = 401;
 	st->tcp_refused = 402;
 	st->tcp_timeout = 403;
+	st->xfr_out = 404;
+	st->notify_in = 405;
 
 	struct sockaddr_in *sin = (struct sockaddr_in *)&fx->listen[0].ss;
 	sin->sin_family = AF_INET;

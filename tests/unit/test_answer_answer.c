@@ -184,6 +184,59 @@ static void put_rrset_whole(void **state)
 	assert_int_equal(ctx.w.count[DNS_SECTION_ANSWER], 32);
 }
 
+/* A placeholder for a zone we cannot serve (an expired secondary) is
+ * answered SERVFAIL without AA or records, for any name in it, while the
+ * zones around it answer as before. */
+static void servfail_zone(void **state)
+{
+	(void)state;
+	uint8_t apex[DNS_NAME_MAXLEN];
+	size_t len;
+	struct zone *zones[2];
+	assert_int_equal(dns_name_from_str(apex, &len, "sub.example.", NULL), 0);
+	assert_int_equal(zone_new_servfail(apex, &zones[0]), 0);
+	char err[256];
+	assert_int_equal(dns_name_from_str(apex, &len, "example.", NULL), 0);
+	assert_int_equal(zone_load_file(apex, AT_DATA "example.zone",
+					&zones[1], err, sizeof(err)), 0);
+	struct zone_set *set;
+	assert_int_equal(zone_set_new(zones, 2, &set), 0);
+	static const struct {
+		const char *spec;
+		uint16_t rcode;
+		uint16_t aa;
+	} cases[] = {
+		{ "sub.example. SOA", DNS_RCODE_SERVFAIL, 0 },
+		{ "www.Sub.example. A +tcp", DNS_RCODE_SERVFAIL, 0 },
+		{ "a.b.sub.example. TXT +noedns", DNS_RCODE_SERVFAIL, 0 },
+		{ "example. SOA", DNS_RCODE_NOERROR, DNS_FLAG_AA },
+		{ "nothere.test. A", DNS_RCODE_REFUSED, 0 },
+	};
+	struct at_resp *r = calloc(1, sizeof(*r));
+	uint8_t *out = malloc(DNS_MSG_MAXLEN);
+	assert_non_null(r);
+	assert_non_null(out);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct at_query q;
+		struct answer_result res;
+		assert_null(at_query_build(&q, cases[i].spec));
+		const char *problem = at_answer(set, &q, out, &res, r);
+		if (problem != NULL)
+			fail_msg("%s: %s", cases[i].spec, problem);
+		if (res.rcode != cases[i].rcode)
+			fail_msg("%s: rcode %u", cases[i].spec, res.rcode);
+		assert_int_equal(r->flags & DNS_FLAG_AA, cases[i].aa);
+		if (cases[i].rcode == DNS_RCODE_SERVFAIL) {
+			assert_int_equal(r->n[DNS_SECTION_ANSWER], 0);
+			assert_int_equal(r->n[DNS_SECTION_AUTHORITY], 0);
+			assert_int_equal(r->n[DNS_SECTION_ADDITIONAL], 0);
+		}
+	}
+	free(r);
+	free(out);
+	zone_set_free(set);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_SILENT);
@@ -191,6 +244,7 @@ int main(void)
 		cmocka_unit_test(case_file),
 		cmocka_unit_test(whole_rrsets),
 		cmocka_unit_test(put_rrset_whole),
+		cmocka_unit_test(servfail_zone),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -37,6 +37,8 @@ static void fill(struct server_stats *st)
 	st->tcp_closed = 401;
 	st->tcp_refused = 402;
 	st->tcp_timeout = 403;
+	st->xfr_out = 500;
+	st->notify_in = 501;
 }
 
 static char *read_file(const char *path)
@@ -111,8 +113,8 @@ static void test_each(void **state)
 	struct visit v = { 0 };
 	server_stats_each(&st, on_counter, &v);
 	assert_int_equal(v.calls, SERVER_TRANSPORT_COUNT + SERVER_RCODE_SLOTS +
-				  SERVER_QT_COUNT + 4 + 4);
-	assert_int_equal(v.unlabeled, 4);
+				  SERVER_QT_COUNT + 6 + 4);
+	assert_int_equal(v.unlabeled, 6);
 	/* 100 + 101 + ... + 124 */
 	assert_int_equal(v.sum_rcodes, 25 * 100 + 24 * 25 / 2);
 }
