@@ -433,9 +433,26 @@ struct store_job {
 	char err[256];
 };
 
+/* Creates the directories leading to path (the storage directory of a
+ * first start, or a directory a configured file names). */
+static void make_parents(const char *path)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (char *p = dir + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+			return;
+		*p = '/';
+	}
+}
+
 static void store_work(uv_work_t *req)
 {
 	struct store_job *job = req->data;
+	make_parents(job->rz->cz->file);
 	job->ret = zone_write_file(job->z, job->rz->cz->file, job->err,
 				   sizeof(job->err));
 }
@@ -833,13 +850,9 @@ static int open_journal(struct ctl *ctl, struct repl_zone *rz)
 	if (rz->secondary || cz->journal_max_size == 0 ||
 	    (cz->allow_transfer_count == 0 && cz->notify_count == 0))
 		return 0;
-	if (mkdir(c->replication.storage, 0750) != 0 && errno != EEXIST) {
-		log_err("zone %s: cannot create %s: %s", rz->name,
-			c->replication.storage, strerror(errno));
-		return -errno;
-	}
 	snprintf(path, sizeof(path), "%s/%sjournal", c->replication.storage,
 		 rz->name);
+	make_parents(path);
 	int ret = zone_journal_open(path, rz->apex, cz->journal_max_size,
 				    &rz->journal, err, sizeof(err));
 	if (ret != 0)
