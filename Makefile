@@ -154,6 +154,13 @@ bench: release
 bench-failover: release
 	/usr/bin/python3 bench/failover.py $(FAILOVER_ARGS)
 
+# --- benchmark: zone propagation in the anycast lab (bench/README.md) --------
+# Needs root (network namespaces); PROPAGATION_ARGS passes options to
+# bench/propagation.py, e.g. make bench-propagation PROPAGATION_ARGS="--changes 100"
+.PHONY: bench-propagation
+bench-propagation: build/release/bin/anydnsd build/release/bin/anydnsc
+	/usr/bin/python3 bench/propagation.py $(PROPAGATION_ARGS)
+
 # --- tests --------------------------------------------------------------------
 install-deps:
 	@scripts/install-deps

@@ -13,7 +13,7 @@ from .system import CommandError
 from .topology import TopologyError, load
 
 DEFAULT_TOPOLOGY = os.path.join(LAB_DIR, "topologies", "world.toml")
-SCENARIOS = ["catchment", "failover", "crash", "drain", "recovery"]
+SCENARIOS = ["catchment", "failover", "crash", "drain", "recovery", "propagation"]
 DEMO = ["catchment", "failover", "drain", "recovery"]
 
 

@@ -3,6 +3,9 @@ clients, what was done to them (failures, drains), and the state file
 that lets a later command, or a later run after an interruption, find all
 of it again.
 
+With a [primary] in the topology, a hidden primary runs anydnsd too, and
+the PoPs pull the zones from it over management links (docs/lab.md).
+
 Everything the lab creates is named from its topology's name: namespaces
 `adl-NAME-HOST`, state in /run/anydns-lab/NAME/ (the same tmpfs as the
 namespaces' own /run/netns, so both disappear together at a reboot), logs
@@ -12,6 +15,7 @@ no route, sysctl or firewall rule of the machine itself is touched.
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -162,6 +166,9 @@ class Lab:
         self.say("lab %s: %d namespaces, %d links" % (topo.name, len(topo.hosts()), len(topo.links)))
         for r in topo.routers:
             self._start_bird(r)
+        # The primary first, so that every PoP's first pull finds it.
+        if topo.primary:
+            self._start_primary()
         for p in topo.pops:
             self._start_pop(p)
         self.state["up"] = True
@@ -195,24 +202,34 @@ class Lab:
         self._wait_file(sock, rec, "BIRD of %s" % router)
 
     def _start_pop(self, pop):
-        d = self.host_dir(pop)
         try:
-            conf = popconf.write(self.topo, pop, d)
+            conf = popconf.write(self.topo, pop, self.host_dir(pop))
         except (KeyError, ValueError) as e:
             raise LabError(str(e))
+        self._start_anydnsd(pop, conf)
+
+    def _start_primary(self):
+        name = self.topo.primary.name
+        try:
+            conf = popconf.write_primary(self.topo, self.host_dir(name))
+        except (KeyError, ValueError, OSError) as e:
+            raise LabError(str(e))
+        self._start_anydnsd(name, conf)
+
+    def _start_anydnsd(self, host, conf):
         check = subprocess.run([self.binary("anydnsd"), "-n", "-c", conf],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if check.returncode != 0:
             raise LabError("%s's configuration %s is not valid:\n%s"
-                           % (pop, conf, check.stdout.strip()))
-        sock = self.ctl_sock(pop)
+                           % (host, conf, check.stdout.strip()))
+        sock = self.ctl_sock(host)
         if os.path.exists(sock):
             os.unlink(sock)
-        rec = self.procs.start(pop, "anydnsd", self.ns(pop),
+        rec = self.procs.start(host, "anydnsd", self.ns(host),
                                [self.binary("anydnsd"), "-c", conf],
-                               os.path.join(self.log_dir, pop + ".log"))
+                               os.path.join(self.log_dir, host + ".log"))
         self.save()
-        self._wait_file(sock, rec, "anydnsd of %s" % pop)
+        self._wait_file(sock, rec, "anydnsd of %s" % host)
 
     def _wait_file(self, path, rec, what, timeout=10):
         deadline = time.monotonic() + timeout
@@ -323,9 +340,74 @@ class Lab:
 
     # --- PoPs ----------------------------------------------------------------
 
-    def anydnsc(self, pop, *args, check=True):
-        return run([self.binary("anydnsc"), "-s", self.ctl_sock(pop), "-t", "10"] + list(args),
+    def anydnsc(self, host, *args, check=True):
+        """anydnsc at a PoP's (or the primary's) anydnsd."""
+        return run([self.binary("anydnsc"), "-s", self.ctl_sock(host), "-t", "10"] + list(args),
                    check=check)
+
+    def zones(self, host):
+        """{zone: {field: value}} from `anydnsc zones` at a PoP or the
+        primary (serial, state, role, primary-serial, lag, transfers,
+        result, ...); {} when the daemon does not answer."""
+        out = {}
+        try:
+            text = self.anydnsc(host, "zones")
+        except CommandError:
+            return out
+        for line in text.splitlines():
+            words = line.split(None, 1)
+            if len(words) < 2 or "=" not in words[1]:
+                continue
+            # A value runs to the next " key=": `result=` holds spaces.
+            keys = list(re.finditer(r"(?:^|\s)([a-z][a-z-]*)=", words[1]))
+            fields = {}
+            for i, m in enumerate(keys):
+                end = keys[i + 1].start() if i + 1 < len(keys) else len(words[1])
+                fields[m.group(1)] = words[1][m.end():end].strip()
+            out[words[0]] = fields
+        return out
+
+    def primary_zone_file(self, apex=None):
+        """The hidden primary's copy of a zone's file (the first zone's by
+        default): rewrite it and `anydnsc reload` at the primary to change
+        the zone."""
+        if not self.topo.primary:
+            raise LabError("topology %s has no [primary]" % self.topo.name)
+        apex = (apex or self.topo.zones[0][0]).rstrip(".")
+        return popconf.zone_copy(self.host_dir(self.topo.primary.name), apex)
+
+    def stop_anydnsd(self, host, sig=signal.SIGTERM, wait=15):
+        """Stops a PoP's (or the primary's) anydnsd by its PID: SIGTERM
+        lets a PoP drain and withdraw first (bgp.drain-on-stop), so the
+        wait must cover that. What is still running after `wait` seconds
+        gets SIGKILL. Returns when it is gone: True if it exited by itself."""
+        self.require_up()
+        rec = self.procs.find(host, "anydnsd")
+        if rec is None:
+            raise LabError("anydnsd of %s is not running" % host)
+        self.procs.send(rec, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and self.procs.alive(rec):
+            time.sleep(0.02)
+        exited = not self.procs.alive(rec)
+        self.procs.stop([rec], signal.SIGKILL, wait=2)
+        self.save()
+        return exited
+
+    def start_anydnsd(self, host):
+        """Starts a PoP's (or the primary's) anydnsd again with the
+        configuration the lab writes; returns the CLOCK_MONOTONIC time
+        just before it was started."""
+        self.require_up()
+        if self.procs.find(host, "anydnsd") is not None:
+            raise LabError("anydnsd of %s is running already" % host)
+        t = time.monotonic()
+        if self.topo.primary and host == self.topo.primary.name:
+            self._start_primary()
+        else:
+            self._pop(host)
+            self._start_pop(host)
+        return t
 
     def networks(self, pop):
         """{network: {state, healthy, why}} from `anydnsc networks`; {} when

@@ -1,6 +1,7 @@
 """`anydns-lab status`: the lab as a newcomer wants to see it — every BGP
 session, where each router sends the anycast prefixes (followed hop by
-hop to the PoP that answers), and each PoP's own view.
+hop to the PoP that answers), each PoP's own view, and with a hidden
+primary, every zone's serial at the primary and at each PoP.
 """
 
 from . import bird
@@ -64,4 +65,16 @@ def status(lab):
                          ", ".join("%s %s" % kv for kv in peers.items()) or "-",
                          "; ".join(notes + ([v["why"]] if v["why"] else []))])
     w(table(["PoP", "network", "state", "BGP sessions", "notes"], rows))
+    if topo.primary:
+        w("")
+        w("Zones (anydnsc zones): the hidden primary %s and its secondaries" % topo.primary.name)
+        rows = []
+        for h in [topo.primary.name] + list(topo.pops):
+            zones = lab.zones(h)
+            if not zones:
+                rows.append([h, "-", "anydnsd not answering", "-", "-", "-"])
+            for z, f in zones.items():
+                rows.append([h, z, f.get("serial", "?"), f.get("role", "primary"),
+                             f.get("lag", "-"), f.get("error") or f.get("result", "-")])
+        w(table(["host", "zone", "serial", "role", "lag (s)", "last result"], rows))
     return "\n".join(out)

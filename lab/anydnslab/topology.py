@@ -9,6 +9,11 @@ otherwise: links between routers and from routers to PoPs are /30s of
 named first in a link taking the lower address. They are given out in the
 order the file lists things, so the same file always gives the same
 addresses.
+
+An optional [primary] adds a hidden primary: a host running anydnsd as the
+primary of the service zones, joined to every PoP by a management link of
+its own (/30s of 192.0.2.128/25 and /64s of 2001:db8:3::/48 by default),
+which BGP never carries; the PoPs become its secondaries.
 """
 
 import ipaddress
@@ -26,7 +31,11 @@ DEFAULTS = {
     "links6": "2001:db8:1::/48",
     "clients4": "203.0.113.0/24",
     "clients6": "2001:db8:2::/48",
+    "mgmt4": "192.0.2.128/25",
+    "mgmt6": "2001:db8:3::/48",
 }
+# A duration as anydnsd writes them: 10s, 500ms, 1m.
+DURATION_RE = re.compile(r"^[0-9]+(ms|s|m|h|d)?$")
 
 
 class TopologyError(Exception):
@@ -69,6 +78,7 @@ class Pop:
     routers: list
     config: str
     links: list = field(default_factory=list)
+    mgmt: Link = None           # the link to the hidden primary, if any
 
     @property
     def router_id(self):
@@ -80,6 +90,28 @@ class Client:
     name: str
     router: str
     link: Link = None
+
+
+@dataclass
+class Primary:
+    """The hidden primary: anydnsd serving the zones to the PoPs over one
+    management link each (its end is the lower address, named after the
+    PoP), never announced into BGP and with no route beyond those links."""
+    name: str
+    config: str
+    zones_max_lag: str          # the PoPs' networks.checks.zones-max-lag
+    links: dict = field(default_factory=dict)   # PoP -> Link (a = primary)
+
+    def address(self, pop, family=4):
+        """The primary's address on its link to pop."""
+        e = self.links[pop].end(self.name)
+        return e[0] if family == 4 else e[1]
+
+    def pop_address(self, pop, family=4):
+        """The PoP's management address: where NOTIFY goes and what the
+        primary lets transfer."""
+        e = self.links[pop].end(self.name)
+        return e[2] if family == 4 else e[3]
 
 
 @dataclass
@@ -96,10 +128,13 @@ class Topology:
     clients: dict
     links: list
     scenarios: dict
+    primary: Primary = None     # [primary], or None: the PoPs read the zone files
 
     def hosts(self):
-        """Every host name: routers first, then PoPs, then clients."""
-        return list(self.routers) + list(self.pops) + list(self.clients)
+        """Every host name: routers first, then PoPs, then clients, then the
+        primary if there is one."""
+        return (list(self.routers) + list(self.pops) + list(self.clients)
+                + ([self.primary.name] if self.primary else []))
 
     def kind(self, host):
         if host in self.routers:
@@ -108,6 +143,8 @@ class Topology:
             return "pop"
         if host in self.clients:
             return "client"
+        if self.primary and host == self.primary.name:
+            return "primary"
         raise KeyError(host)
 
     def service_addresses(self, family=None):
@@ -185,7 +222,7 @@ def load(path):
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise TopologyError("%s: %s" % (path, e))
     _check_keys(path, doc, {"name", "service", "addresses", "routers", "links",
-                            "pops", "clients", "scenarios"})
+                            "pops", "clients", "scenarios", "primary"})
 
     name = doc.get("name")
     if not isinstance(name, str) or not re.match(r"^[a-z][a-z0-9]{0,11}$", name):
@@ -224,6 +261,8 @@ def load(path):
     infra6 = _subnets(pools["links6"], 64, "links6")
     cli4 = _subnets(pools["clients4"], 30, "clients4")
     cli6 = _subnets(pools["clients6"], 64, "clients6")
+    mgmt4 = _subnets(pools["mgmt4"], 30, "mgmt4")
+    mgmt6 = _subnets(pools["mgmt6"], 64, "mgmt6")
 
     seen = set()
 
@@ -316,5 +355,50 @@ def load(path):
         if k.endswith("-pop") and v not in pops:
             raise TopologyError("scenarios.%s: %r is not a PoP" % (k, v))
 
+    primary = None
+    if "primary" in doc:
+        pt = _table(doc, "primary")
+        _check_keys("[primary]", pt, {"name", "zones-max-lag", "config"})
+        pname = new_host("[primary]", pt.get("name", "primary"))
+        lag = pt.get("zones-max-lag", "10s")
+        if not isinstance(lag, str) or not DURATION_RE.match(lag):
+            raise TopologyError("primary.zones-max-lag: a duration such as \"10s\" "
+                                "(\"0\": lag not checked)")
+        pcfg = os.path.normpath(os.path.join(
+            base, pt.get("config", os.path.join(os.path.dirname(__file__), "..",
+                                                "templates", "primary.yaml"))))
+        if not os.path.isfile(pcfg):
+            raise TopologyError("[primary]: config %s: no such file" % pcfg)
+        _disjoint(pools, prefixes)
+        primary = Primary(pname, pcfg, lag)
+        for p in pops.values():
+            try:
+                n4, n6 = next(mgmt4), next(mgmt6)
+            except StopIteration:
+                raise TopologyError("too many PoPs for the management address pools")
+            h4 = list(n4.hosts())
+            link = Link("mgmt", pname, p.name, str(h4[0]), str(h4[1]), str(n6[1]),
+                        str(n6[2]), n4.prefixlen, n6.prefixlen)
+            links.append(link)
+            p.mgmt = link
+            primary.links[p.name] = link
+
     return Topology(name, path, list(prefixes), asn, zones, port, query_name,
-                    routers, pops, clients, links, scen)
+                    routers, pops, clients, links, scen, primary)
+
+
+def _disjoint(pools, prefixes):
+    """The management pools must not overlap the other pools or hold a
+    service address: the PoPs would route a management address into BGP
+    or the anycast address into a management link."""
+    nets = {k: ipaddress.ip_network(v) for k, v in pools.items()}
+    for m in ("mgmt4", "mgmt6"):
+        for k, n in nets.items():
+            if k != m and n.version == nets[m].version and nets[m].overlaps(n):
+                raise TopologyError("addresses.%s %s overlaps addresses.%s %s"
+                                    % (m, nets[m], k, n))
+        for p in prefixes:
+            a = ipaddress.ip_interface(p).ip
+            if a.version == nets[m].version and a in nets[m]:
+                raise TopologyError("addresses.%s %s holds the service address %s"
+                                    % (m, nets[m], a))
