@@ -96,24 +96,31 @@ int ctl_reload(struct ctl *ctl, const uint8_t *only, size_t *failed)
 	free(own);
 	own = NULL;
 
+	/* Counted apart: secondary zones, which a reload does not read (their
+	 * state is their pulls'; one waiting for its first transfer has not
+	 * failed). */
 	size_t counts[ZONE_RELOAD_SKIPPED + 1] = { 0 }, served = 0, bad = 0;
+	size_t secondaries = 0;
 	for (size_t i = 0; i < n; i++) {
+		served += st[i].serving;
+		if (ctl_repl_is_secondary(ctl, i)) {
+			secondaries++;
+			continue;
+		}
 		/* A zone not looked at keeps what the last reload said. */
 		if (st[i].state == ZONE_RELOAD_SKIPPED)
 			st[i] = ctl->status[i];
-		else if (!ctl_repl_is_secondary(ctl, i))
+		else
 			log_zone(&st[i]);
 		counts[st[i].state]++;
-		served += st[i].serving;
-	}
-	for (size_t i = 0; i < n; i++)
 		if (only == NULL || dns_name_equal(st[i].name, only))
 			bad += failed_state(st[i].state);
+	}
 	log_notice("zones: %zu served of %zu configured: %zu loaded, "
-		   "%zu unchanged, %zu failed", served, n,
+		   "%zu unchanged, %zu failed, %zu secondary", served, n,
 		   counts[ZONE_RELOAD_LOADED], counts[ZONE_RELOAD_UNCHANGED],
 		   counts[ZONE_RELOAD_FAILED_KEPT] +
-		   counts[ZONE_RELOAD_FAILED_ABSENT]);
+		   counts[ZONE_RELOAD_FAILED_ABSENT], secondaries);
 
 	pthread_mutex_lock(&ctl->lock);
 	struct zone_reload_status *old = ctl->status;
