@@ -88,6 +88,9 @@ struct repl_zone {
 	bool pulling;
 	bool again;		/* pull again when this one ends */
 	bool again_soa;
+	/* The SOA timers of the last version served (ms), kept when it
+	 * expires; until one is known, short defaults. */
+	uint64_t refresh_ms, retry_ms, expire_ms;
 	/* Written under ctl->lock (the HTTP thread computes the lag). */
 	bool reached;		/* a primary answered since the start */
 	time_t confirmed_at;	/* wall clock: last known current */
@@ -133,13 +136,11 @@ static struct zone *served(struct ctl *ctl, const uint8_t *apex)
 	return z != NULL && !z->servfail ? z : NULL;
 }
 
-/* SOA refresh, retry and expire of z, in ms (RFC 1035 §3.3.13). */
+/* SOA refresh, retry and expire of z, in ms (RFC 1035 §3.3.13); left
+ * as they are when z has no SOA. */
 static void soa_timers(const struct zone *z, uint64_t *refresh,
 		       uint64_t *retry, uint64_t *expire)
 {
-	*refresh = 3600 * 1000;
-	*retry = 600 * 1000;
-	*expire = (uint64_t)7 * 86400 * 1000;
 	if (z == NULL || z->soa == NULL || z->soa->count == 0)
 		return;
 	const uint8_t *p = z->soa->rdata + 2;
@@ -536,13 +537,31 @@ static void on_refresh(uv_timer_t *h)
 	pull_start(h->data, true);
 }
 
+/* The primary answered with serial (a transfer when transferred): how far
+ * behind we are. */
+static void learn_serial(struct repl_zone *rz, uint32_t serial,
+			 bool transferred)
+{
+	struct ctl *ctl = rz->ctl;
+	const struct zone *z = served(ctl, rz->apex);
+	pthread_mutex_lock(&ctl->lock);
+	struct ctl_zone_repl *s = &ctl->repl_status[rz->index];
+	s->primary_serial_known = true;
+	s->primary_serial = serial;
+	rz->reached = true;
+	if (!transferred && (z == NULL || zone_serial_newer(serial, z->serial))) {
+		if (rz->newer_since == 0)
+			rz->newer_since = mono_ms();
+	}
+	pthread_mutex_unlock(&ctl->lock);
+}
+
 static void pull_done(uv_work_t *req, int status)
 {
 	struct pull_job *job = req->data;
 	struct repl_zone *rz = job->rz;
 	struct ctl *ctl = rz->ctl;
 	struct xfr_pull_result *res = &job->res;
-	uint64_t refresh, retry, expire;
 	const char *kind = res->qtype == DNS_TYPE_IXFR ? "IXFR" : "AXFR";
 	(void)status;
 
@@ -553,21 +572,17 @@ static void pull_done(uv_work_t *req, int status)
 
 	uint64_t took = mono_ms() - job->started;
 	const struct zone *now_served = served(ctl, rz->apex);
-	soa_timers(now_served, &refresh, &retry, &expire);
+	soa_timers(now_served, &rz->refresh_ms, &rz->retry_ms, &rz->expire_ms);
+	if (res->has_serial)
+		learn_serial(rz, res->serial, job->ret == 0);
 	if (job->ret != 0) {
 		log_warn("zone %s: pull failed: %s", rz->name, res->error);
 		set_result(rz, false, "%s", res->error);
 		uv_timer_start(&rz->refresh, on_refresh,
-			       clamp_refresh(rz, retry), 0);
+			       clamp_refresh(rz, rz->retry_ms), 0);
 		goto again;
 	}
-
-	pthread_mutex_lock(&ctl->lock);
 	struct ctl_zone_repl *s = &ctl->repl_status[rz->index];
-	s->primary_serial_known = true;
-	s->primary_serial = res->serial;
-	rz->reached = true;
-	pthread_mutex_unlock(&ctl->lock);
 
 	if (res->kind == XFR_IN_UPTODATE) {
 		pthread_mutex_lock(&ctl->lock);
@@ -595,11 +610,11 @@ static void pull_done(uv_work_t *req, int status)
 			set_result(rz, false, "publish failed: %s",
 				   anydns_strerror(ret));
 			uv_timer_start(&rz->refresh, on_refresh,
-				       clamp_refresh(rz, retry), 0);
+				       clamp_refresh(rz, rz->retry_ms), 0);
 			goto again;
 		}
 		now_served = z;
-		soa_timers(z, &refresh, &retry, &expire);
+		soa_timers(z, &rz->refresh_ms, &rz->retry_ms, &rz->expire_ms);
 		zone_status(ctl, rz->index, z, ZONE_RELOAD_LOADED, NULL);
 		pthread_mutex_lock(&ctl->lock);
 		s->transfers++;
@@ -632,8 +647,9 @@ static void pull_done(uv_work_t *req, int status)
 		if (rz->ntargets > 0)
 			notify_all(rz, z->serial);
 	}
-	expire_restart(rz, expire);
-	uv_timer_start(&rz->refresh, on_refresh, clamp_refresh(rz, refresh), 0);
+	expire_restart(rz, rz->expire_ms);
+	uv_timer_start(&rz->refresh, on_refresh,
+		       clamp_refresh(rz, rz->refresh_ms), 0);
 again:
 	if (rz->again) {
 		rz->again = false;
@@ -892,6 +908,11 @@ int ctl_repl_init(struct ctl *ctl)
 		dns_name_to_str(rz->name, rz->apex);
 		rz->secondary = cz->primaries_count > 0;
 		rz->primary_key = key_named(r, cz->primary_key);
+		/* Until a version tells its SOA timers: ask hourly, retry
+		 * soon, never expire what was never there. */
+		rz->refresh_ms = 3600 * 1000;
+		rz->retry_ms = 10 * 1000;
+		rz->expire_ms = (uint64_t)7 * 86400 * 1000;
 		rz->notify_key = key_named(r, cz->notify_key);
 		ctl->repl_status[i].secondary = rz->secondary;
 		rz->targets = calloc(cz->notify_count ? cz->notify_count : 1,
@@ -977,8 +998,8 @@ static struct zone *initial_secondary(struct ctl *ctl, struct repl_zone *rz)
 		log_info("zone %s: serial %u from the stored copy %s",
 			 rz->name, z->serial, file);
 		zone_status(ctl, rz->index, z, ZONE_RELOAD_LOADED, NULL);
-		uint64_t refresh, retry, expire;
-		soa_timers(z, &refresh, &retry, &expire);
+		soa_timers(z, &rz->refresh_ms, &rz->retry_ms, &rz->expire_ms);
+		uint64_t expire = rz->expire_ms;
 		double age = difftime(time(NULL), sb.st_mtime) * 1000.0;
 		if (age >= (double)expire) {
 			log_warn("zone %s: the stored copy is older than the "

@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "lib/wire.h"
-#include "xfr/xfr.h"
+#include "xfr/internal.h"
 
 /* Header, question, our SOA in authority (two names and 20 octets of
  * RDATA at most), a TSIG. */
@@ -38,7 +38,7 @@
 struct pull {
 	const struct xfr_pull_req *req;
 	struct xfr_pull_result *res;
-	char where[INET6_ADDRSTRLEN + 8];	/* "192.0.2.1#53" */
+	char where[XFR_ADDR_STRLEN];		/* "192.0.2.1#53" */
 	const char *step;			/* "SOA", "IXFR", "AXFR" */
 	uint8_t *buf;				/* one message, UINT16_MAX */
 };
@@ -56,38 +56,6 @@ static int fail(struct pull *p, int err, const char *fmt, ...)
 	vsnprintf(e + n, cap - (size_t)n, fmt, ap);
 	va_end(ap);
 	return err;
-}
-
-static const char *tsig_reason(int err)
-{
-	switch (err) {
-	case ANYDNS_EBADSIG:
-		return "TSIG BADSIG";
-	case ANYDNS_EBADKEY:
-		return "TSIG BADKEY";
-	case ANYDNS_EBADTIME:
-		return "TSIG BADTIME";
-	case ANYDNS_ENOTSIG:
-		return "TSIG missing";
-	default:
-		return "TSIG malformed";
-	}
-}
-
-static void addr_str(char *dst, size_t cap, const struct sockaddr *sa)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-		port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-		port = ntohs(in6->sin6_port);
-	}
-	snprintf(dst, cap, "%s#%u", a, port);
 }
 
 static uint64_t now_ms(void)
@@ -143,11 +111,9 @@ static int build_query(const struct xfr_pull_req *req, uint16_t qtype,
 	int ret = dns_writer_question(&w, req->apex, qtype, DNS_CLASS_IN);
 	if (ret == 0 && qtype == DNS_TYPE_IXFR) {
 		const struct zone *z = req->current;
-		struct zone_rr_iter it;
 		const uint8_t *rdata;
 		uint16_t rdlen;
-		zone_rr_iter_init(&it, z->soa);
-		if (!zone_rr_next(&it, &rdata, &rdlen))
+		if (!xfr_soa_rdata(z, &rdata, &rdlen))
 			return ANYDNS_EINVAL;
 		ret = dns_writer_rr(&w, DNS_SECTION_AUTHORITY, z->apex_name,
 				    DNS_TYPE_SOA, DNS_CLASS_IN, z->soa->ttl,
@@ -158,6 +124,20 @@ static int build_query(const struct xfr_pull_req *req, uint16_t qtype,
 	*len = dns_writer_finish(&w, id, 0);
 	if (ctx != NULL && ctx->key != NULL)
 		return dns_tsig_sign(ctx, buf, len, cap, wall_now());
+	return 0;
+}
+
+/* A new ID and the query for qtype under it, in q (QUERY_CAP octets):
+ * 0, or an error with the reason set. */
+static int start_query(struct pull *p, uint16_t qtype, struct dns_tsig_ctx *ctx,
+		       uint8_t *q, size_t *qlen, uint16_t *id)
+{
+	int ret = random_id(id);
+	if (ret != 0)
+		return fail(p, ret, "getrandom: %s", strerror(-ret));
+	ret = build_query(p->req, qtype, *id, ctx, q, QUERY_CAP, qlen);
+	if (ret != 0)
+		return fail(p, ret, "cannot build the query");
 	return 0;
 }
 
@@ -318,7 +298,7 @@ static int soa_reply(struct pull *p, uint16_t id, struct dns_tsig_ctx *ctx,
 	if (ctx != NULL) {
 		int ret = dns_tsig_verify_response(ctx, msg, len, wall_now());
 		if (ret != 0 && !(ret == ANYDNS_ENOTSIG && DNS_RCODE(flags)))
-			return fail(p, ret, "%s", tsig_reason(ret));
+			return fail(p, ret, "%s", xfr_tsig_reason(ret));
 	}
 	if (DNS_RCODE(flags) != DNS_RCODE_NOERROR)
 		return fail(p, ANYDNS_EREFUSED, "%s",
@@ -363,16 +343,9 @@ static int soa_tcp(struct pull *p, uint32_t *serial)
 	bool tc = false;
 
 	dns_tsig_ctx_init(&ctx, req->key);
-	int ret = random_id(&id);
-	if (ret != 0) {
-		ret = fail(p, ret, "getrandom: %s", strerror(-ret));
+	int ret = start_query(p, DNS_TYPE_SOA, &ctx, q, &qlen, &id);
+	if (ret != 0)
 		goto out;
-	}
-	ret = build_query(req, DNS_TYPE_SOA, id, &ctx, q, sizeof(q), &qlen);
-	if (ret != 0) {
-		ret = fail(p, ret, "cannot build the query");
-		goto out;
-	}
 	ret = tcp_connect(p, &fd);
 	if (ret == 0)
 		ret = tcp_send(p, fd, q, qlen);
@@ -409,16 +382,9 @@ static int soa_query(struct pull *p, uint32_t *serial)
 
 	p->step = "SOA";
 	dns_tsig_ctx_init(&ctx, req->key);
-	int ret = random_id(&id);
-	if (ret != 0) {
-		ret = fail(p, ret, "getrandom: %s", strerror(-ret));
+	int ret = start_query(p, DNS_TYPE_SOA, &ctx, q, &qlen, &id);
+	if (ret != 0)
 		goto out;
-	}
-	ret = build_query(req, DNS_TYPE_SOA, id, &ctx, q, sizeof(q), &qlen);
-	if (ret != 0) {
-		ret = fail(p, ret, "cannot build the query");
-		goto out;
-	}
 	fd = socket(req->primary->sa_family,
 		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -492,16 +458,9 @@ static int transfer(struct pull *p, uint16_t qtype, bool *parsed,
 	res->bytes = 0;
 	res->records = 0;
 	dns_tsig_ctx_init(&ctx, req->key);
-	int ret = random_id(&id);
-	if (ret != 0) {
-		ret = fail(p, ret, "getrandom: %s", strerror(-ret));
+	int ret = start_query(p, qtype, &ctx, q, &qlen, &id);
+	if (ret != 0)
 		goto out;
-	}
-	ret = build_query(req, qtype, id, &ctx, q, sizeof(q), &qlen);
-	if (ret != 0) {
-		ret = fail(p, ret, "cannot build the query");
-		goto out;
-	}
 	ret = xfr_in_new(req->apex, qtype, req->current, id,
 			 req->key ? &ctx : NULL, req->max_size, &x);
 	if (ret != 0) {
@@ -573,7 +532,7 @@ int xfr_pull(const struct xfr_pull_req *req, struct xfr_pull_result *res)
 	int ret;
 
 	memset(res, 0, sizeof(*res));
-	addr_str(p.where, sizeof(p.where), req->primary);
+	xfr_addr_str(req->primary, p.where, sizeof(p.where));
 	p.buf = malloc(UINT16_MAX);
 	if (p.buf == NULL)
 		return fail(&p, ANYDNS_ENOMEM, "out of memory");
@@ -582,11 +541,17 @@ int xfr_pull(const struct xfr_pull_req *req, struct xfr_pull_result *res)
 	const struct zone *cur = req->current;
 	if (cur != NULL && (cur->servfail || cur->soa == NULL))
 		cur = NULL;
+	/* The SOA answer tells the primary's serial even when the transfer
+	 * after it fails (the secondary then knows how far behind it is). */
+	bool soa_known = false;
+	uint32_t soa_serial = 0;
 	if (req->check_soa && cur != NULL) {
 		uint32_t serial = 0;
 		ret = soa_query(&p, &serial);
 		if (ret != 0)
 			goto out;
+		soa_known = true;
+		soa_serial = serial;
 		if (!zone_serial_newer(serial, cur->serial)) {
 			res->kind = XFR_IN_UPTODATE;
 			res->qtype = DNS_TYPE_SOA;
@@ -614,6 +579,12 @@ int xfr_pull(const struct xfr_pull_req *req, struct xfr_pull_result *res)
 	if (ret == 0 && fell_back)
 		memcpy(res->error, why, sizeof(why));
 out:
+	if (ret == 0) {
+		res->has_serial = true;
+	} else if (soa_known) {
+		res->serial = soa_serial;
+		res->has_serial = true;
+	}
 	free(p.buf);
 	return ret;
 }

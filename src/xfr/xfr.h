@@ -192,7 +192,9 @@ uint16_t xfr_in_rcode(const struct xfr_in *x);
 struct xfr_pull_result {
 	enum xfr_in_kind kind;
 	uint16_t qtype;			/* the transfer that succeeded */
-	uint32_t serial;		/* the primary's serial */
+	uint32_t serial;		/* the primary's serial, when has_serial */
+	bool has_serial;		/* xfr_pull(): known, even when the
+					 * transfer after the SOA failed */
 	struct zone *zone;		/* the new version (DIFFS: applied to
 					 * current; FULL: built); caller owns */
 	struct zone_diff **diffs;	/* DIFFS: the chain, a reference each;
@@ -236,7 +238,8 @@ struct xfr_pull_req {
  * res filled (kind UPTODATE when the primary's serial is not newer, with
  * res->serial set), or an error with res->error saying what and where:
  * -ETIMEDOUT, -ECONNREFUSED and other system errors, ANYDNS_EREFUSED,
- * ANYDNS_EXFR, ANYDNS_ETOOBIG, ANYDNS_EZONE, TSIG errors, ANYDNS_ENOMEM.
+ * ANYDNS_EXFR, ANYDNS_ETOOBIG, ANYDNS_EZONE, TSIG errors, ANYDNS_ENOMEM;
+ * res->has_serial then says whether the SOA answer told res->serial.
  * Thread-safe: touches nothing but its arguments (current is only read).
  */
 int xfr_pull(const struct xfr_pull_req *req, struct xfr_pull_result *res);
