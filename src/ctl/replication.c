@@ -73,6 +73,12 @@ struct repl_zone {
 	const struct dns_tsig_key *primary_key;
 	const struct dns_tsig_key *notify_key;
 	struct zone_journal *journal;
+	/* The stored copy of the version served: a secondary's file; for a
+	 * zone of ours with a journal, storage/NAME.zone (the version the
+	 * journal leads to, its serial policy applied); else NULL. */
+	char *copy;
+	uint32_t stored_serial;		/* of the copy written last */
+	bool stored;
 
 	/* NOTIFY to the zone's secondaries. */
 	struct repl_target *targets;
@@ -453,8 +459,8 @@ static void make_parents(const char *path)
 static void store_work(uv_work_t *req)
 {
 	struct store_job *job = req->data;
-	make_parents(job->rz->cz->file);
-	job->ret = zone_write_file(job->z, job->rz->cz->file, job->err,
+	make_parents(job->rz->copy);
+	job->ret = zone_write_file(job->z, job->rz->copy, job->err,
 				   sizeof(job->err));
 }
 
@@ -466,10 +472,10 @@ static void store_done(uv_work_t *req, int status)
 	ctl->repl->jobs--;
 	if (job->ret != 0)
 		log_err("zone %s: cannot store %s: %s", job->rz->name,
-			job->rz->cz->file, job->err);
+			job->rz->copy, job->err);
 	else
 		log_debug("zone %s: serial %u stored in %s", job->rz->name,
-			  job->z->serial, job->rz->cz->file);
+			  job->z->serial, job->rz->copy);
 	zone_unref(job->z);
 	free(job);
 }
@@ -485,6 +491,8 @@ static void store_start(struct repl_zone *rz, struct zone *z)
 	job->rz = rz;
 	job->z = z;
 	z->refs++;
+	rz->stored = true;
+	rz->stored_serial = z->serial;
 	job->req.data = job;
 	if (uv_queue_work(&ctl->loop, &job->req, store_work, store_done) != 0) {
 		zone_unref(z);
@@ -497,8 +505,8 @@ static void store_start(struct repl_zone *rz, struct zone *z)
 /* The stored copy was just confirmed current: say so in its mtime. */
 static void touch_copy(const struct repl_zone *rz)
 {
-	if (utimensat(AT_FDCWD, rz->cz->file, NULL, 0) != 0 && errno != ENOENT)
-		log_debug("zone %s: cannot touch %s", rz->name, rz->cz->file);
+	if (utimensat(AT_FDCWD, rz->copy, NULL, 0) != 0 && errno != ENOENT)
+		log_debug("zone %s: cannot touch %s", rz->name, rz->copy);
 }
 
 static void on_expire(uv_timer_t *h);
@@ -866,6 +874,10 @@ static int open_journal(struct ctl *ctl, struct repl_zone *rz)
 	if (rz->secondary || cz->journal_max_size == 0 ||
 	    (cz->allow_transfer_count == 0 && cz->notify_count == 0))
 		return 0;
+	snprintf(path, sizeof(path), "%s/%szone", c->replication.storage,
+		 rz->name);
+	if ((rz->copy = strdup(path)) == NULL)
+		return ANYDNS_ENOMEM;
 	snprintf(path, sizeof(path), "%s/%sjournal", c->replication.storage,
 		 rz->name);
 	make_parents(path);
@@ -907,6 +919,8 @@ int ctl_repl_init(struct ctl *ctl)
 		dns_name_copy_lower(rz->apex, cz->name);
 		dns_name_to_str(rz->name, rz->apex);
 		rz->secondary = cz->primaries_count > 0;
+		if (rz->secondary && (rz->copy = strdup(cz->file)) == NULL)
+			return ANYDNS_ENOMEM;
 		rz->primary_key = key_named(r, cz->primary_key);
 		/* Until a version tells its SOA timers: ask hourly, retry
 		 * soon, never expire what was never there. */
@@ -989,7 +1003,7 @@ static struct zone *initial_secondary(struct ctl *ctl, struct repl_zone *rz)
 	struct zone *z = NULL;
 	struct stat sb;
 	char err[ZONE_RELOAD_ERRLEN] = "";
-	const char *file = rz->cz->file;
+	const char *file = rz->copy;
 
 	if (stat(file, &sb) == 0 &&
 	    zone_load_file(rz->apex, file, &z, err, sizeof(err)) == 0) {
@@ -1022,6 +1036,26 @@ static struct zone *initial_secondary(struct ctl *ctl, struct repl_zone *rz)
 	return z;
 }
 
+/* Whether d changes nothing but the SOA serial: a file whose serial the
+ * policy replaced, read again unchanged. */
+static bool only_serial_differs(const struct zone_diff *d)
+{
+	struct zone_diff_rr a, b;
+	const uint8_t *pa = d->data, *pb = d->data + d->added_at;
+	if (d->removed != 1 || d->added != 1 ||
+	    !zone_diff_rr_next(&pa, d->data + d->added_at, &a) ||
+	    !zone_diff_rr_next(&pb, d->data + d->len, &b) ||
+	    a.ttl != b.ttl || a.rdlen != b.rdlen)
+		return false;
+	/* SOA RDATA: MNAME, RNAME, then the serial (RFC 1035 §3.3.13). */
+	size_t names = dns_name_len(a.rdata);
+	names += dns_name_len(a.rdata + names);
+	if (names + 20 != a.rdlen)
+		return false;
+	return memcmp(a.rdata, b.rdata, names) == 0 &&
+	       memcmp(a.rdata + names + 4, b.rdata + names + 4, 16) == 0;
+}
+
 /* A reloaded zone of ours that changed: its serial, journal and history.
  * Returns the version to serve (znew, a copy of it with another serial,
  * or zold when the change is refused). */
@@ -1035,8 +1069,7 @@ static struct zone *primary_changed(struct repl_zone *rz, struct zone *zold,
 	if (zone_diff_compute(zold, z, &d) != 0)
 		return zold;
 	if (!zone_serial_newer(z->serial, zold->serial)) {
-		if (d->removed == 1 && d->added == 1 && d->added_at * 2 == d->len &&
-		    memcmp(d->data, d->data + d->added_at, d->added_at) == 0) {
+		if (only_serial_differs(d)) {
 			/* Touched, not changed. */
 			zone_diff_unref(d);
 			st->state = ZONE_RELOAD_UNCHANGED;
@@ -1091,28 +1124,85 @@ static struct zone *primary_changed(struct repl_zone *rz, struct zone *zold,
 	return z;
 }
 
-/* At the start: the journal goes on from the zone file's version, or is
- * cleared when it does not lead to it. */
-static void primary_started(struct repl_zone *rz, struct zone *z)
+/* The version the journal led to before a restart: the stored copy, if
+ * it is the journal's last serial. NULL when there is none. */
+static struct zone *journaled_version(struct repl_zone *rz)
+{
+	size_t n;
+	struct zone_diff *const *diffs = zone_journal_diffs(rz->journal, &n);
+	struct zone *z = NULL;
+	char err[ZONE_RELOAD_ERRLEN];
+	struct stat sb;
+	if (n == 0 || stat(rz->copy, &sb) != 0)
+		return NULL;
+	if (zone_load_file(rz->apex, rz->copy, &z, err, sizeof(err)) != 0) {
+		log_warn("zone %s: stored copy not usable: %s", rz->name, err);
+		return NULL;
+	}
+	if (z->serial != diffs[n - 1]->to) {
+		log_warn("zone %s: the stored copy has serial %u, the journal "
+			 "ends at %u: not used", rz->name, z->serial,
+			 diffs[n - 1]->to);
+		zone_free(z);
+		return NULL;
+	}
+	z->loaded_at = sb.st_mtime;
+	return z;
+}
+
+/*
+ * At the start: the zone file is compared with the version served before
+ * the restart (the stored copy the journal leads to), so a file changed
+ * while the daemon was down is a change like any other and a serial the
+ * policy gave is kept. Without that copy the journal goes on from the
+ * file's version when it leads to it, or is cleared. Returns the version
+ * to serve.
+ */
+static struct zone *primary_started(struct repl_zone *rz, struct zone *file,
+				    struct zone_reload_status *st)
 {
 	size_t n;
 	struct zone_diff *const *diffs;
 	if (rz->journal == NULL)
-		return;
+		return file;
+	struct zone *before = journaled_version(rz);
+	if (before != NULL) {
+		before->source = file->source != NULL ? strdup(file->source) : NULL;
+		before->file_id = file->file_id;
+		rz->stored = true;
+		rz->stored_serial = before->serial;
+		struct zone *z = primary_changed(rz, before, file, st);
+		if (z == before) {
+			/* Unchanged (or refused): the copy serves, with its
+			 * history. */
+			diffs = zone_journal_diffs(rz->journal, &n);
+			zone_set_history(before, diffs, n);
+			st->state = st->state == ZONE_RELOAD_FAILED_KEPT ?
+				    st->state : ZONE_RELOAD_LOADED;
+			st->serial = before->serial;
+		} else {
+			zone_free(before);
+		}
+		zone_journal_diffs(rz->journal, &n);
+		log_info("zone %s: journal of %zu changes up to serial %u",
+			 rz->name, n, z->serial);
+		return z;
+	}
 	diffs = zone_journal_diffs(rz->journal, &n);
 	if (n == 0)
-		return;
-	if (diffs[n - 1]->to == z->serial) {
-		if (zone_set_history(z, diffs, n) == 0)
+		return file;
+	if (diffs[n - 1]->to == file->serial) {
+		if (zone_set_history(file, diffs, n) == 0)
 			log_info("zone %s: journal of %zu changes, serials %u "
 				 "to %u", rz->name, n, diffs[0]->from,
 				 diffs[n - 1]->to);
-		return;
+		return file;
 	}
 	log_notice("zone %s: the journal ends at serial %u, the file has %u: "
 		   "journal cleared (IXFR starts again from here)", rz->name,
-		   diffs[n - 1]->to, z->serial);
+		   diffs[n - 1]->to, file->serial);
 	zone_journal_clear(rz->journal);
+	return file;
 }
 
 int ctl_repl_prepare(struct ctl *ctl, const struct zone_set *cur,
@@ -1141,7 +1231,7 @@ int ctl_repl_prepare(struct ctl *ctl, const struct zone_set *cur,
 		if (zold != NULL && zold->servfail)
 			zold = NULL;
 		if (zold == NULL) {
-			primary_started(rz, arr[at]);
+			arr[at] = primary_started(rz, arr[at], st);
 			continue;
 		}
 		arr[at] = primary_changed(rz, zold, arr[at], st);
@@ -1191,6 +1281,11 @@ void ctl_repl_published(struct ctl *ctl)
 			rz->started = true;
 			uv_timer_start(&rz->refresh, on_refresh, 0, 0);
 		}
+		/* The version a journal leads to is stored, so a restart
+		 * finds it (a secondary stores what it pulls). */
+		if (!rz->secondary && rz->journal != NULL && z != NULL &&
+		    (!rz->stored || rz->stored_serial != z->serial))
+			store_start(rz, (struct zone *)z);
 		if (rz->ntargets > 0 && z != NULL &&
 		    (!rz->told || rz->told_serial != z->serial))
 			notify_all(rz, z->serial);
@@ -1264,6 +1359,7 @@ void ctl_repl_free(struct ctl *ctl)
 	for (size_t i = 0; r->zones != NULL && i < ctl->nzones; i++) {
 		zone_journal_close(r->zones[i].journal);
 		free(r->zones[i].targets);
+		free(r->zones[i].copy);
 	}
 	pthread_mutex_destroy(&r->qlock);
 	free(r->zones);
