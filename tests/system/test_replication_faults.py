@@ -654,6 +654,40 @@ def test_serial_policy(tmp_path, nodes, policy):
     assert prim.zone(COM)["error"] == ""
 
 
+def test_serial_policy_survives_restart(tmp_path, nodes):
+    """A serial the policy gave is kept across a restart (the stored version
+    the journal leads to), so secondaries never see the serial go back; a
+    file changed while the daemon was down is journaled like any change."""
+    prim = run(nodes, Node(tmp_path, zones=(
+        "  - name: example.com\n"
+        "    file: example.com.zone\n"
+        "    allow-transfer: [\"127.0.0.0/8\"]\n"
+        "    serial-policy: increment\n")))
+    base = 2024010101
+    prim.write_zone(base, "new A 192.0.2.2\n")
+    assert prim.ctl("reload").returncode == 0
+    assert prim.served(COM) == base + 1
+    assert os.path.exists(os.path.join(prim.storage, "example.com.zone"))
+    prim.stop()
+    prim.start()
+    assert prim.served(COM) == base + 1
+    assert str(prim.answer("new.example.com.", "A").answer[0][0]) == "192.0.2.2"
+    # Changed while stopped, serial still the file's old one: base + 2.
+    prim.stop()
+    prim.write_zone(base, "new A 192.0.2.3\n")
+    prim.start()
+    assert prim.served(COM) == base + 2
+    # IXFR from the first version spans both changes, from the journal.
+    q = dns.message.make_query(COM, "IXFR")
+    q.authority.append(dns.rrset.from_text(
+        COM, 300, "IN", "SOA", "ns1.example.com. hostmaster.example.com. "
+        "%d 7200 3600 1209600 300" % base))
+    r = dns.query.tcp(q, "127.0.0.1", port=prim.port, timeout=5,
+                      one_rr_per_rrset=True)
+    soas = [rr[0].serial for rr in r.answer if rr.rdtype == dns.rdatatype.SOA]
+    assert soas == [base + 2, base, base + 1, base + 1, base + 2, base + 2], soas
+
+
 # ---- 7. anydnsd to anydnsd by IXFR -------------------------------------------
 
 def test_ixfr_between_anydnsd(tmp_path, nodes):
