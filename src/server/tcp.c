@@ -205,6 +205,35 @@ static int conn_want(struct server_worker *w, struct server_conn *c,
 }
 
 /*
+ * Sends buf from *off to len as far as the socket takes it now, moving
+ * *off; any octet taken is progress. Returns 0 (all sent), 1 (the socket
+ * is full), or an error (the connection must close).
+ */
+static int send_some(struct server_worker *w, struct server_conn *c,
+		     const uint8_t *buf, size_t *off, size_t len)
+{
+	while (*off < len) {
+		ssize_t n = send(c->fd, buf + *off, len - *off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			*off += (size_t)n;
+			conn_touch(w, c);
+			/* A short write means the socket buffer is full; one
+			 * more send() would only say EAGAIN. */
+			if (*off < len)
+				return 1;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && errno == EAGAIN) {
+			return 1;
+		} else {
+			return n < 0 ? -errno : ANYDNS_EIO;
+		}
+	}
+	return 0;
+}
+
+/*
  * Sends len octets of buf, keeping in the connection's backlog what the
  * socket does not take now. Returns 0 (all sent), 1 (some kept), or an
  * error (the connection must close).
@@ -213,27 +242,9 @@ static int conn_send(struct server_worker *w, struct server_conn *c,
 		     const uint8_t *buf, size_t len)
 {
 	size_t off = 0;
-	while (off < len) {
-		ssize_t n = send(c->fd, buf + off, len - off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
-			off += (size_t)n;
-			/* A short write means the socket buffer is full; one
-			 * more send() would only say EAGAIN. */
-			if (off < len)
-				break;
-		} else if (n < 0 && errno == EINTR) {
-			continue;
-		} else if (n < 0 && errno == EAGAIN) {
-			break;
-		} else {
-			return n < 0 ? -errno : ANYDNS_EIO;
-		}
-	}
-	if (off > 0)
-		conn_touch(w, c);
-	if (off == len)
-		return 0;
+	int ret = send_some(w, c, buf, &off, len);
+	if (ret <= 0)
+		return ret;
 	c->backlog = backlog_get(w);
 	if (c->backlog == NULL)
 		return ANYDNS_ENOMEM;
@@ -247,23 +258,9 @@ static int conn_send(struct server_worker *w, struct server_conn *c,
  * has gone (the buffer is freed), 1 when some is left, or an error. */
 static int xfr_drain(struct server_worker *w, struct server_conn *c)
 {
-	while (c->xfr_off < c->xfr_len) {
-		ssize_t n = send(c->fd, c->xfr_buf + c->xfr_off,
-				 c->xfr_len - c->xfr_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
-			c->xfr_off += (size_t)n;
-			conn_touch(w, c);
-			if (c->xfr_off < c->xfr_len)
-				return 1;
-		} else if (n < 0 && errno == EINTR) {
-			continue;
-		} else if (n < 0 && errno == EAGAIN) {
-			return 1;
-		} else {
-			return n < 0 ? -errno : ANYDNS_EIO;
-		}
-	}
+	int ret = send_some(w, c, c->xfr_buf, &c->xfr_off, c->xfr_len);
+	if (ret != 0)
+		return ret;
 	free(c->xfr_buf);
 	c->xfr_buf = NULL;
 	return 0;
@@ -289,23 +286,9 @@ static int conn_drain(struct server_worker *w, struct server_conn *c)
 {
 	if (c->backlog == NULL)
 		return c->xfr_buf != NULL ? xfr_drain(w, c) : 0;
-	while (c->backlog_off < c->backlog_len) {
-		ssize_t n = send(c->fd, c->backlog + c->backlog_off,
-				 c->backlog_len - c->backlog_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
-			c->backlog_off += (size_t)n;
-			conn_touch(w, c);
-			if (c->backlog_off < c->backlog_len)
-				return 1;
-		} else if (n < 0 && errno == EINTR) {
-			continue;
-		} else if (n < 0 && errno == EAGAIN) {
-			return 1;
-		} else {
-			return n < 0 ? -errno : ANYDNS_EIO;
-		}
-	}
+	int ret = send_some(w, c, c->backlog, &c->backlog_off, c->backlog_len);
+	if (ret != 0)
+		return ret;
 	backlog_put(w, c->backlog);
 	c->backlog = NULL;
 	return c->xfr_buf != NULL ? xfr_drain(w, c) : 0;

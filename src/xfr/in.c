@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "lib/wire.h"
-#include "xfr/xfr.h"
+#include "xfr/internal.h"
 
 #define ERRLEN 256
 #define RR_FIXED_LEN 10		/* type, class, TTL, RDLENGTH */
@@ -96,22 +96,6 @@ static int fail(struct xfr_in *x, int err, const char *fmt, ...)
 	x->state = ST_FAILED;
 	x->err = err;
 	return err;
-}
-
-static const char *tsig_reason(int err)
-{
-	switch (err) {
-	case ANYDNS_EBADSIG:
-		return "TSIG BADSIG";
-	case ANYDNS_EBADKEY:
-		return "TSIG BADKEY";
-	case ANYDNS_EBADTIME:
-		return "TSIG BADTIME";
-	case ANYDNS_ENOTSIG:
-		return "TSIG missing";
-	default:
-		return "TSIG malformed";
-	}
 }
 
 /* "www.example. A" for error messages. */
@@ -587,7 +571,7 @@ int xfr_in_feed(struct xfr_in *x, const uint8_t *msg, size_t len,
 		else if (ret == ANYDNS_ENOMEM)
 			return fail(x, ret, "out of memory");
 		else if (ret != 0)
-			return fail(x, ret, "%s", tsig_reason(ret));
+			return fail(x, ret, "%s", xfr_tsig_reason(ret));
 	}
 
 	if (walk(msg, len, &s) != 0)

@@ -10,14 +10,13 @@
  */
 #include <string.h>
 
-#include "xfr/xfr.h"
+#include "xfr/internal.h"
 
 int xfr_notify_build(const struct zone *z, uint16_t id,
 		     struct dns_tsig_ctx *ctx, uint64_t now, uint8_t *buf,
 		     size_t cap, size_t *len)
 {
 	struct dns_writer w;
-	struct zone_rr_iter it;
 	const uint8_t *rdata;
 	uint16_t rdlen;
 	bool sign = ctx != NULL && ctx->key != NULL;
@@ -30,8 +29,7 @@ int xfr_notify_build(const struct zone *z, uint16_t id,
 	if (cap > DNS_MSG_MAXLEN)
 		cap = DNS_MSG_MAXLEN;
 	dns_writer_init(&w, buf, cap);
-	zone_rr_iter_init(&it, z->soa);
-	if (!zone_rr_next(&it, &rdata, &rdlen))
+	if (!xfr_soa_rdata(z, &rdata, &rdlen))
 		return ANYDNS_EINVAL;
 	if (dns_writer_question(&w, z->apex_name, DNS_TYPE_SOA,
 				DNS_CLASS_IN) != 0 ||

@@ -1,7 +1,8 @@
 /*
  * The transfer policy as the workers read it: finding a zone's policy by
  * apex, matching a request's source against an ACL entry's prefix (RFC
- * 9103 §9 access control by address), and freeing a finished answer.
+ * 9103 §9 access control by address), and freeing a finished answer; and
+ * the form addresses take in the module's logs and error reasons.
  *
  * Zone order: xfr_policy.zones is sorted by memcmp() of the lowercase wire
  * apex over min(length of both) octets. Wire names are prefix-free (each
@@ -11,10 +12,11 @@
  * padded apex arrays sorts the same way.
  */
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "xfr/xfr.h"
+#include "xfr/internal.h"
 
 static int apex_cmp(const uint8_t *a, const uint8_t *b)
 {
@@ -87,6 +89,23 @@ bool xfr_acl_match_addr(const struct xfr_acl *acl, const struct sockaddr *sa)
 	unsigned max = family == AF_INET ? 32 : 128;
 	unsigned bits = acl->prefix_len > max ? max : acl->prefix_len;
 	return prefix_match(addr, acl->addr, bits);
+}
+
+void xfr_addr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+		port = ntohs(sin->sin_port);
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 =
+			(const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(sin6->sin6_port);
+	}
+	snprintf(buf, len, "%s#%u", ip, port);
 }
 
 void xfr_out_free(struct xfr_out *out)

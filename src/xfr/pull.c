@@ -14,7 +14,6 @@
  * message of a stream (its length and body together), so a primary that
  * trickles octets cannot hold a thread longer than that per message.
  */
-#include <arpa/inet.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>

@@ -22,21 +22,19 @@
  * request was unsigned: there is nothing to echo); only then does an
  * expired zone answer SERVFAIL (as Knot DNS orders its checks).
  */
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/log.h"
-#include "xfr/xfr.h"
+#include "xfr/internal.h"
 
 #define XFR_DEFAULT_MESSAGE 16384
 /* Room for the framing and the largest message, kept free in out->buf
  * before each message is started, so a record too big for the configured
  * message size can still go alone in a message of the largest size. */
 #define XFR_MSG_ROOM (2 + DNS_MSG_MAXLEN)
-#define ADDR_STRLEN (INET6_ADDRSTRLEN + 8)
 
 enum serve_kind {
 	KIND_AXFR,
@@ -55,7 +53,7 @@ struct serve {
 	const struct xfr_zone_policy *zp;
 	enum serve_kind kind;
 	const char *kind_str;
-	char from_str[ADDR_STRLEN];
+	char from_str[XFR_ADDR_STRLEN];
 	char zone_str[DNS_NAME_STRLEN];
 
 	/* TSIG: whether responses carry a TSIG (the request was signed and
@@ -196,11 +194,9 @@ static int put_rr(struct serve *s, const uint8_t *owner, uint16_t type,
 
 static int put_soa(struct serve *s, const struct zone *z)
 {
-	struct zone_rr_iter it;
 	const uint8_t *rdata;
 	uint16_t rdlen;
-	zone_rr_iter_init(&it, z->soa);
-	if (!zone_rr_next(&it, &rdata, &rdlen))
+	if (!xfr_soa_rdata(z, &rdata, &rdlen))
 		return ANYDNS_EINVAL;
 	return put_rr(s, z->apex_name, DNS_TYPE_SOA, z->soa->ttl, rdata,
 		      rdlen);
@@ -218,23 +214,6 @@ static int answer_empty(struct serve *s, uint16_t rcode)
 }
 
 /* ---- logging ------------------------------------------------------------ */
-
-static void addr_str(const struct sockaddr *sa, char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (sa != NULL && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
-		port = ntohs(sin->sin_port);
-	} else if (sa != NULL && sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 =
-			(const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(sin6->sin6_port);
-	}
-	snprintf(buf, len, "%s#%u", ip, port);
-}
 
 /* A refusal, logged once: "zone Z: refused AXFR from A: why". */
 static void log_refusal(const struct serve *s, const char *why)
@@ -364,6 +343,51 @@ static int put_diffs(struct serve *s, const struct zone *z,
 	return ret;
 }
 
+/* A cursor on q's records: past the header and the question. */
+static void records_start(const struct dns_query *q, struct wire_ctx *c)
+{
+	uint8_t name[DNS_NAME_MAXLEN];
+	size_t len;
+
+	wire_init(c, q->wire, q->wire_len);
+	wire_skip(c, DNS_HEADER_LEN);
+	dns_name_read(c, name, &len);
+	wire_skip(c, 4);
+}
+
+/*
+ * Reads the record at c (of an IXFR's authority or a NOTIFY's answer
+ * section): 1 with its serial in *serial when it is the SOA of the
+ * query's zone, 0 when it is another record (c is then past it), -1 when
+ * it cannot be read.
+ */
+static int soa_serial_at(struct wire_ctx *c, const struct dns_query *q,
+			 uint32_t *serial)
+{
+	uint8_t name[DNS_NAME_MAXLEN];
+	size_t len;
+
+	dns_name_read(c, name, &len);
+	uint16_t type = wire_read_u16(c);
+	wire_skip(c, 6);
+	uint16_t rdlen = wire_read_u16(c);
+	size_t rd_end = wire_offset(c) + rdlen;
+	if (c->err != 0)
+		return -1;
+	if (type != DNS_TYPE_SOA || !dns_name_equal(name, q->qname_lower)) {
+		wire_skip(c, rdlen);
+		return 0;
+	}
+	/* MNAME and RNAME may be compressed in a query. */
+	dns_name_read(c, name, &len);
+	dns_name_read(c, name, &len);
+	uint32_t v = wire_read_u32(c);
+	if (c->err != 0 || wire_offset(c) + 16 != rd_end)
+		return -1;
+	*serial = v;
+	return 1;
+}
+
 /*
  * The serial of the client's SOA in the authority section of an IXFR
  * (RFC 1995 §3), read through the cursor: its owner must be the zone's.
@@ -375,36 +399,16 @@ static bool client_serial(const struct dns_query *q, uint32_t *serial)
 	uint8_t name[DNS_NAME_MAXLEN];
 	size_t len;
 
-	wire_init(&c, q->wire, q->wire_len);
-	wire_skip(&c, DNS_HEADER_LEN);
-	dns_name_read(&c, name, &len);
-	wire_skip(&c, 4);
+	records_start(q, &c);
 	for (unsigned i = 0; c.err == 0 && i < q->ancount; i++) {
 		dns_name_read(&c, name, &len);
 		wire_skip(&c, 8);
 		wire_skip(&c, wire_read_u16(&c));
 	}
 	for (unsigned i = 0; c.err == 0 && i < q->nscount; i++) {
-		dns_name_read(&c, name, &len);
-		uint16_t type = wire_read_u16(&c);
-		wire_skip(&c, 6);
-		uint16_t rdlen = wire_read_u16(&c);
-		size_t rd_end = wire_offset(&c) + rdlen;
-		if (c.err != 0)
-			return false;
-		if (type != DNS_TYPE_SOA ||
-		    !dns_name_equal(name, q->qname_lower)) {
-			wire_skip(&c, rdlen);
-			continue;
-		}
-		/* MNAME and RNAME may be compressed in a query. */
-		dns_name_read(&c, name, &len);
-		dns_name_read(&c, name, &len);
-		uint32_t v = wire_read_u32(&c);
-		if (c.err != 0 || wire_offset(&c) + 16 != rd_end)
-			return false;
-		*serial = v;
-		return true;
+		int found = soa_serial_at(&c, q, serial);
+		if (found != 0)
+			return found > 0;
 	}
 	return false;
 }
@@ -418,14 +422,21 @@ static void log_transfer(const struct serve *s, const struct zone *z,
 		 z->serial);
 }
 
-static int serve_axfr(struct serve *s, const struct zone *z)
+/* After the last record of a transfer (ret what putting it returned):
+ * closes its last message and logs it. */
+static int transfer_done(struct serve *s, const struct zone *z, int ret,
+			 const char *what)
 {
-	int ret = put_zone(s, z);
 	if (ret == 0 && s->open)
 		ret = msg_close(s);
 	if (ret == 0)
-		log_transfer(s, z, "");
+		log_transfer(s, z, what);
 	return ret;
+}
+
+static int serve_axfr(struct serve *s, const struct zone *z)
+{
+	return transfer_done(s, z, put_zone(s, z), "");
 }
 
 static int serve_ixfr(struct serve *s, const struct zone *z, uint32_t from)
@@ -436,15 +447,9 @@ static int serve_ixfr(struct serve *s, const struct zone *z, uint32_t from)
 	/* Over UDP, or to a client as new as we are, our SOA alone (RFC 1995
 	 * §2): a client behind gets it over UDP and asks again over TCP. */
 	if (!s->tcp || !zone_serial_newer(z->serial, from)) {
-		ret = put_soa(s, z);
-		if (ret == 0 && s->open)
-			ret = msg_close(s);
-		if (ret == 0) {
-			snprintf(what, sizeof(what), ", SOA only (from serial "
-				 "%u%s)", from, s->tcp ? "" : ", UDP");
-			log_transfer(s, z, what);
-		}
-		return ret;
+		snprintf(what, sizeof(what), ", SOA only (from serial %u%s)",
+			 from, s->tcp ? "" : ", UDP");
+		return transfer_done(s, z, put_soa(s, z), what);
 	}
 
 	struct zone_diff *const *chain;
@@ -452,15 +457,9 @@ static int serve_ixfr(struct serve *s, const struct zone *z, uint32_t from)
 	if (zone_history_chain(z, from, &chain, &n) != 0) {
 		/* RFC 1995 §4: the whole zone when the history does not go
 		 * back that far. */
-		ret = put_zone(s, z);
-		if (ret == 0 && s->open)
-			ret = msg_close(s);
-		if (ret == 0) {
-			snprintf(what, sizeof(what), ", AXFR-style (no history "
-				 "from serial %u)", from);
-			log_transfer(s, z, what);
-		}
-		return ret;
+		snprintf(what, sizeof(what), ", AXFR-style (no history from "
+			 "serial %u)", from);
+		return transfer_done(s, z, put_zone(s, z), what);
 	}
 
 	const struct xfr_zone_policy *zp = s->zp;
@@ -473,14 +472,9 @@ static int serve_ixfr(struct serve *s, const struct zone *z, uint32_t from)
 	else
 		ret = put_diffs(s, z, chain, n);
 	zone_diff_unref(condensed);
-	if (ret == 0 && s->open)
-		ret = msg_close(s);
-	if (ret == 0) {
-		snprintf(what, sizeof(what), " from serial %u (%zu changes%s)",
-			 from, n, condense ? ", condensed" : "");
-		log_transfer(s, z, what);
-	}
-	return ret;
+	snprintf(what, sizeof(what), " from serial %u (%zu changes%s)", from,
+		 n, condense ? ", condensed" : "");
+	return transfer_done(s, z, ret, what);
 }
 
 /* ---- NOTIFY ------------------------------------------------------------- */
@@ -490,30 +484,11 @@ static int serve_ixfr(struct serve *s, const struct zone *z, uint32_t from)
 static bool notify_serial(const struct dns_query *q, uint32_t *serial)
 {
 	struct wire_ctx c;
-	uint8_t name[DNS_NAME_MAXLEN];
-	size_t len;
 
 	if (q->ancount == 0)
 		return false;
-	wire_init(&c, q->wire, q->wire_len);
-	wire_skip(&c, DNS_HEADER_LEN);
-	dns_name_read(&c, name, &len);
-	wire_skip(&c, 4);
-	dns_name_read(&c, name, &len);
-	uint16_t type = wire_read_u16(&c);
-	wire_skip(&c, 6);
-	uint16_t rdlen = wire_read_u16(&c);
-	size_t rd_end = wire_offset(&c) + rdlen;
-	if (c.err != 0 || type != DNS_TYPE_SOA ||
-	    !dns_name_equal(name, q->qname_lower))
-		return false;
-	dns_name_read(&c, name, &len);
-	dns_name_read(&c, name, &len);
-	uint32_t v = wire_read_u32(&c);
-	if (c.err != 0 || wire_offset(&c) + 16 != rd_end)
-		return false;
-	*serial = v;
-	return true;
+	records_start(q, &c);
+	return soa_serial_at(&c, q, serial) > 0;
 }
 
 static int serve_notify(struct serve *s, const struct xfr_zone_policy *zp,
@@ -632,7 +607,7 @@ int xfr_serve(const struct xfr_policy *pol, const struct zone_set *set,
 	/* RD is echoed (RFC 1035 §4.1.1), as the answer layer does. */
 	s.flags = DNS_FLAG_QR | (uint16_t)(q->opcode << 11) |
 		  (q->flags & DNS_FLAG_RD);
-	addr_str(from, s.from_str, sizeof(s.from_str));
+	xfr_addr_str(from, s.from_str, sizeof(s.from_str));
 	dns_name_to_str(s.zone_str, q->qname_lower);
 	dns_tsig_ctx_init(&s.tsig, NULL);
 	out->framed = tcp;

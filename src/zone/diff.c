@@ -18,7 +18,7 @@
 #include "lib/log.h"
 #include "lib/wire.h"
 #include "zone/diff_internal.h"
-#include "zone/zone.h"
+#include "zone/internal.h"
 
 
 /* ---- Records in diff form ------------------------------------------------ */
@@ -160,22 +160,9 @@ out:
 	return ret;
 }
 
-/* Offset of SERIAL in SOA RDATA (two uncompressed names first), or 0
- * when the RDATA is too short. */
-static size_t soa_serial_offset(const uint8_t *rdata, size_t len)
-{
-	size_t off = 0;
-	for (int names = 0; names < 2; names++) {
-		while (off < len && rdata[off] != 0)
-			off += (size_t)rdata[off] + 1;
-		off++;
-	}
-	return off + 20 <= len ? off : 0;
-}
-
 static uint32_t soa_serial(const uint8_t *rdata, size_t len)
 {
-	size_t off = soa_serial_offset(rdata, len);
+	size_t off = zone_soa_serial_offset(rdata, len);
 	return off != 0 ? wire_get_u32(rdata + off) : 0;
 }
 

@@ -20,7 +20,7 @@
 #include "lib/arena.h"
 #include "lib/hash.h"
 #include "zone/diff_internal.h"
-#include "zone/zone.h"
+#include "zone/internal.h"
 
 struct change {
 	const uint8_t *owner;		/* lowercase, in a diff */
@@ -219,20 +219,6 @@ static int ptr_cmp(const void *pa, const void *pb)
 	return a < b ? -1 : a > b;
 }
 
-struct first_error {
-	char msg[160];
-};
-
-static void keep_first(void *arg, const char *file, unsigned long line,
-		       bool is_error, const char *msg)
-{
-	struct first_error *fe = arg;
-	(void)file;
-	(void)line;
-	if (is_error && fe->msg[0] == '\0')
-		snprintf(fe->msg, sizeof(fe->msg), "%s", msg);
-}
-
 /* Feeds the result to b: the records present after the chain first (so a
  * new TTL wins over the base's for a partly changed RRset), then every
  * base record the chain did not touch. */
@@ -308,7 +294,7 @@ int zone_diff_apply(const struct zone *base,
 		serial = chain[k]->to;
 	}
 
-	struct first_error fe = { .msg = "" };
+	struct zone_first_error fe = { .msg = "" };
 	struct zone_builder *b = NULL;
 	struct changes *ch = changes_new();
 	int ret = ANYDNS_ENOMEM;
@@ -320,7 +306,7 @@ int zone_diff_apply(const struct zone *base,
 			goto out;
 	}
 	ret = ANYDNS_ENOMEM;
-	b = zone_builder_new(base->apex_name, keep_first, &fe);
+	b = zone_builder_new(base->apex_name, zone_keep_first_error, &fe);
 	if (b == NULL)
 		goto out;
 	ret = feed_result(b, ch, base);

@@ -10,7 +10,7 @@
  * File format, every integer in network byte order:
  *
  *   header    "ANYDNSJ1"      8  magic
- *             version         2  JOURNAL_VERSION
+ *             version         2  1
  *             apex length     1  L, 1 to 255
  *             apex            L  the zone apex, lowercase wire form
  *             checksum        4  CRC-32C of the octets above
@@ -40,12 +40,15 @@
  * apex SOAs carrying the from and to serials and no other record is an
  * SOA, and its from serial is the previous record's to. The first record
  * that is not ends the valid prefix: a later one cannot be applied
- * without it.
+ * without it. A file shorter than the header whose octets begin it (one
+ * torn while being created) is an empty journal; any other header is
+ * another zone's or another format's, and the file is left alone.
  *
  * When the file grows past max_size, the newest diffs that fit in half of
  * it (at least the newest one) are written to PATH.tmp, which is fsync'd
  * and renamed over the journal, and the directory fsync'd: a crash leaves
- * either file whole. A max_size of 0 means no limit.
+ * either file whole (and a PATH.tmp, removed at the next open). A
+ * max_size of 0 means no limit.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +59,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/file.h"
 #include "lib/log.h"
 #include "lib/wire.h"
 #include "zone/zone.h"
@@ -429,30 +433,6 @@ static int read_all(int fd, uint8_t **out, size_t *len)
 	return 0;
 }
 
-/*
- * fsyncs the directory holding path, so that a file created or renamed
- * there stays after a crash. File systems that cannot sync a directory
- * say EINVAL: nothing more can be done there. (store.c has the same.)
- */
-static int fsync_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = slash == NULL ? strdup(".") :
-		    strndup(path, slash == path ? 1 : (size_t)(slash - path));
-	if (dir == NULL)
-		return ANYDNS_ENOMEM;
-	int ret = 0;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		ret = -errno;
-	else if (fsync(fd) != 0 && errno != EINVAL)
-		ret = -errno;
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return ret;
-}
-
 static void journal_free(struct zone_journal *j)
 {
 	for (size_t i = 0; i < j->count; i++)
@@ -494,7 +474,7 @@ static int write_header(struct zone_journal *j, bool created)
 	if (ret == 0 && fsync(j->fd) != 0)
 		ret = -errno;
 	if (ret == 0 && created)
-		ret = fsync_dir(j->path);
+		ret = file_fsync_dir(j->path);
 	if (ret == 0)
 		j->size = j->header_len;
 	return ret;
@@ -533,6 +513,12 @@ int zone_journal_open(const char *path, const uint8_t *apex, size_t max_size,
 			 anydns_strerror(ret));
 		goto fail;
 	}
+	/* What a compaction cut short by a crash left: the journal itself
+	 * is whole, the file beside it is of no use. */
+	char *tmp = file_tmp_path(path);
+	if (tmp != NULL)
+		unlink(tmp);
+	free(tmp);
 	ret = read_all(j->fd, &buf, &len);
 	if (ret == ANYDNS_EINVAL) {
 		snprintf(err, errlen, "journal %s: not a regular file", path);
@@ -553,6 +539,9 @@ int zone_journal_open(const char *path, const uint8_t *apex, size_t max_size,
 		if (ret == ANYDNS_EJOURNAL)
 			snprintf(err, errlen, "journal %s for zone %s: %s",
 				 path, j->zone, r.reason);
+		else
+			snprintf(err, errlen, "cannot read journal %s: %s",
+				 path, anydns_strerror(ret));
 		goto fail;
 	}
 	if (r.why != NULL)
@@ -603,15 +592,12 @@ static int compact(struct zone_journal *j)
 
 	int ret = 0, fd = -1;
 	bool renamed = false;
-	size_t plen = strlen(j->path);
-	char *tmp = malloc(plen + sizeof(".tmp"));
+	char *tmp = file_tmp_path(j->path);
 	uint8_t *buf = malloc(total);
 	if (tmp == NULL || buf == NULL) {
 		ret = ANYDNS_ENOMEM;
 		goto out;
 	}
-	memcpy(tmp, j->path, plen);
-	memcpy(tmp + plen, ".tmp", sizeof(".tmp"));
 	memcpy(buf, j->header, j->header_len);
 	for (size_t i = keep_from, off = j->header_len; i < j->count; i++) {
 		record_encode(buf + off, j->diffs[i]);
@@ -632,7 +618,7 @@ static int compact(struct zone_journal *j)
 	renamed = true;
 	/* The rename is done: the file at path is the new one whatever the
 	 * directory sync says, so the journal follows it. */
-	ret = fsync_dir(j->path);
+	ret = file_fsync_dir(j->path);
 	close(j->fd);
 	j->fd = fd;
 	fd = -1;

@@ -5,13 +5,12 @@
  * YYYYMMDDnn among them), a copy of a zone under another serial, and the
  * SERVFAIL placeholder of a zone that should be served but has no data.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "lib/wire.h"
-#include "zone/zone.h"
+#include "zone/internal.h"
 
 bool zone_serial_newer(uint32_t a, uint32_t b)
 {
@@ -58,39 +57,13 @@ uint32_t zone_serial_next(enum zone_serial_policy policy, uint32_t old,
 	return old + 1;
 }
 
-/* Offset of the SERIAL field in SOA RDATA of a built zone (two
- * uncompressed names first), or 0 when it does not fit. */
-static size_t soa_serial_offset(const uint8_t *rdata, size_t len)
-{
-	size_t off = 0;
-	for (int names = 0; names < 2; names++) {
-		while (off < len && rdata[off] != 0)
-			off += (size_t)rdata[off] + 1;
-		off++;
-	}
-	return off + 20 <= len ? off : 0;
-}
-
-struct first_error {
-	char msg[160];
-};
-
-static void keep_first(void *arg, const char *file, unsigned long line,
-		       bool is_error, const char *msg)
-{
-	struct first_error *fe = arg;
-	(void)file;
-	(void)line;
-	if (is_error && fe->msg[0] == '\0')
-		snprintf(fe->msg, sizeof(fe->msg), "%s", msg);
-}
-
 int zone_with_serial(const struct zone *z, uint32_t serial, struct zone **out)
 {
 	if (z->servfail || z->soa == NULL)
 		return ANYDNS_EINVAL;
-	struct first_error fe = { .msg = "" };
-	struct zone_builder *b = zone_builder_new(z->apex_name, keep_first, &fe);
+	struct zone_first_error fe = { .msg = "" };
+	struct zone_builder *b = zone_builder_new(z->apex_name,
+						  zone_keep_first_error, &fe);
 	if (b == NULL)
 		return ANYDNS_ENOMEM;
 	uint8_t soa[65535];
@@ -105,7 +78,7 @@ int zone_with_serial(const struct zone *z, uint32_t serial, struct zone **out)
 			zone_rr_iter_init(&it, rs);
 			while (zone_rr_next(&it, &rd, &len)) {
 				if (rs == z->soa) {
-					size_t off = soa_serial_offset(rd, len);
+					size_t off = zone_soa_serial_offset(rd, len);
 					memcpy(soa, rd, len);
 					if (off != 0)
 						wire_put_u32(soa + off, serial);

@@ -21,6 +21,7 @@
 
 #include <libzscanner/scanner.h>
 
+#include "lib/file.h"
 #include "zone/zone.h"
 
 /* A line: owner, TTL, class, type, "\# 65535 " and the hex with a space
@@ -121,27 +122,6 @@ static int write_zone(struct writer *w, const struct zone *z)
 	return ret;
 }
 
-/* As in journal.c: the directory entry of a file created or renamed
- * must reach the disk too; EINVAL means the file system cannot. */
-static int fsync_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = slash == NULL ? strdup(".") :
-		    strndup(path, slash == path ? 1 : (size_t)(slash - path));
-	if (dir == NULL)
-		return ANYDNS_ENOMEM;
-	int ret = 0;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		ret = -errno;
-	else if (fsync(fd) != 0 && errno != EINVAL)
-		ret = -errno;
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return ret;
-}
-
 int zone_write_file(const struct zone *z, const char *path, char *err,
 		    size_t errlen)
 {
@@ -157,8 +137,7 @@ int zone_write_file(const struct zone *z, const char *path, char *err,
 		return ANYDNS_EINVAL;
 	}
 	struct writer w = { .zone = z->name_str, .err = err, .errlen = errlen };
-	size_t plen = strlen(path);
-	char *tmp = malloc(plen + sizeof(".tmp"));
+	char *tmp = file_tmp_path(path);
 	w.line = malloc(LINE_CAP);
 	int ret = 0, fd = -1;
 	bool renamed = false;
@@ -168,8 +147,6 @@ int zone_write_file(const struct zone *z, const char *path, char *err,
 			 anydns_strerror(ret));
 		goto out;
 	}
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".tmp", sizeof(".tmp"));
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd >= 0)
 		w.f = fdopen(fd, "w");
@@ -198,7 +175,7 @@ int zone_write_file(const struct zone *z, const char *path, char *err,
 		goto out;
 	}
 	renamed = true;
-	ret = fsync_dir(path);
+	ret = file_fsync_dir(path);
 	if (ret != 0)
 		snprintf(err, errlen, "%s written, but its directory not "
 			 "synced: %s", path, anydns_strerror(ret));

@@ -721,19 +721,35 @@ static size_t signed_request(struct dns_tsig_ctx *cl,
 	return len;
 }
 
+/* Verifies a request as the server does, knowing every key of
+ * server_keys, into srv (initialised here; the caller clears it). */
+static int server_verify(struct dns_tsig_ctx *srv, const uint8_t *msg,
+			 size_t len, size_t tsig_off, uint64_t now)
+{
+	dns_tsig_ctx_init(srv, NULL);
+	return dns_tsig_verify_request(srv, server_keys, 3, msg, len, tsig_off,
+				       now);
+}
+
+/* A request signed with k at T0 that the server accepted at now: cl and
+ * srv are ready for the answers. */
+static void request_accepted(struct dns_tsig_ctx *cl, struct dns_tsig_ctx *srv,
+			     const struct dns_tsig_key *k, uint64_t now)
+{
+	uint8_t q[512];
+	size_t off;
+	size_t len = signed_request(cl, k, q, sizeof(q), T0, &off);
+	assert_int_equal(server_verify(srv, q, len, off, now), 0);
+}
+
 static void round_trip(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < 3; i++) {
 		const struct dns_tsig_key *k = &server_keys[i];
 		struct dns_tsig_ctx cl, srv;
-		uint8_t q[512], r[512];
-		size_t off;
-		size_t qlen = signed_request(&cl, k, q, sizeof(q), T0, &off);
-
-		dns_tsig_ctx_init(&srv, NULL);
-		assert_int_equal(dns_tsig_verify_request(&srv, server_keys, 3, q,
-							 qlen, off, T0 + 10), 0);
+		uint8_t r[512];
+		request_accepted(&cl, &srv, k, T0 + 10);
 		assert_ptr_equal(srv.key, k);
 		assert_int_equal(srv.error, 0);
 		assert_int_equal(srv.mac_len, full_mac_len(k->alg));
@@ -810,9 +826,7 @@ static void request_tamper(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memcpy(t, q, len);
 		t[cases[i].at] ^= cases[i].xor;
-		dns_tsig_ctx_init(&srv, NULL);
-		int ret = dns_tsig_verify_request(&srv, server_keys, 3, t, len,
-						  off, T0);
+		int ret = server_verify(&srv, t, len, off, T0);
 		if (ret != cases[i].want)
 			fail_msg("%s (octet %zu): got %d, want %d", cases[i].what,
 				 cases[i].at, ret, cases[i].want);
@@ -829,9 +843,7 @@ static void request_tamper(void **state)
 	for (size_t at = 0; at < len; at++) {
 		memcpy(t, q, len);
 		t[at] ^= 0x04;
-		dns_tsig_ctx_init(&srv, NULL);
-		int ret = dns_tsig_verify_request(&srv, server_keys, 3, t, len,
-						  off, T0);
+		int ret = server_verify(&srv, t, len, off, T0);
 		if (ret == 0 && at > 1)
 			fail_msg("octet %zu changed and still verified", at);
 		dns_tsig_ctx_clear(&srv);
@@ -840,9 +852,7 @@ static void request_tamper(void **state)
 	/* Another algorithm than the key's (same length, valid name). */
 	memcpy(t, q, len);
 	memcpy(t + alg_off + 9, "512", 3);
-	dns_tsig_ctx_init(&srv, NULL);
-	assert_int_equal(dns_tsig_verify_request(&srv, server_keys, 3, t, len,
-						 off, T0), ANYDNS_EBADKEY);
+	assert_int_equal(server_verify(&srv, t, len, off, T0), ANYDNS_EBADKEY);
 	assert_int_equal(srv.error, DNS_TSIG_BADKEY);
 	uint8_t want_alg[DNS_NAME_MAXLEN];
 	wire_name(want_alg, "hmac-sha512.");
@@ -868,10 +878,8 @@ static void request_time(void **state)
 		{ -(int64_t)T0, ANYDNS_EBADTIME },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		dns_tsig_ctx_init(&srv, NULL);
-		int ret = dns_tsig_verify_request(&srv, server_keys, 3, q, len, off,
-						  (uint64_t)((int64_t)T0 +
-							     cases[i].delta));
+		int ret = server_verify(&srv, q, len, off,
+					(uint64_t)((int64_t)T0 + cases[i].delta));
 		assert_int_equal(ret, cases[i].want);
 		assert_int_equal(srv.error, ret == 0 ? 0 : DNS_TSIG_BADTIME);
 		/* The MAC held: the key is known for the signed BADTIME. */
@@ -881,9 +889,8 @@ static void request_time(void **state)
 
 	/* §5.2.3: BADSIG comes before BADTIME. */
 	q[len - 7] ^= 1;	/* last MAC octet */
-	dns_tsig_ctx_init(&srv, NULL);
-	assert_int_equal(dns_tsig_verify_request(&srv, server_keys, 3, q, len, off,
-						 T0 + 100000), ANYDNS_EBADSIG);
+	assert_int_equal(server_verify(&srv, q, len, off, T0 + 100000),
+			 ANYDNS_EBADSIG);
 	assert_int_equal(srv.error, DNS_TSIG_BADSIG);
 	dns_tsig_ctx_clear(&cl);
 }
@@ -916,9 +923,7 @@ static void request_truncated(void **state)
 		wire_put_u16(t + v.mac_off - 2, (uint16_t)cases[i].keep);
 		wire_put_u16(t + rdlen_at,
 			     (uint16_t)(wire_get_u16(q + rdlen_at) - cut));
-		dns_tsig_ctx_init(&srv, NULL);
-		assert_int_equal(dns_tsig_verify_request(&srv, server_keys, 3, t,
-							 len - cut, off, T0),
+		assert_int_equal(server_verify(&srv, t, len - cut, off, T0),
 				 cases[i].want);
 		if (cases[i].want == 0) {
 			assert_int_equal(srv.mac_len, cases[i].keep);
@@ -933,9 +938,7 @@ static void request_truncated(void **state)
 	memmove(t + v.mac_off + 33, t + v.mac_off + 32, len - v.mac_off - 32);
 	wire_put_u16(t + v.mac_off - 2, 33);
 	wire_put_u16(t + rdlen_at, (uint16_t)(wire_get_u16(q + rdlen_at) + 1));
-	dns_tsig_ctx_init(&srv, NULL);
-	assert_int_equal(dns_tsig_verify_request(&srv, server_keys, 3, t, len + 1,
-						 off, T0), ANYDNS_EMALF);
+	assert_int_equal(server_verify(&srv, t, len + 1, off, T0), ANYDNS_EMALF);
 	assert_int_equal(srv.error, 0);
 
 	/* Malformed positions. */
@@ -983,10 +986,8 @@ static void error_answers(void **state)
 		size_t off;
 		size_t qlen = signed_request(&cl, cases[i].client_key, q, sizeof(q),
 					     T0, &off);
-		dns_tsig_ctx_init(&srv, NULL);
-		assert_int_equal(dns_tsig_verify_request(&srv, server_keys, 3, q,
-							 qlen, off,
-							 cases[i].server_now),
+		assert_int_equal(server_verify(&srv, q, qlen, off,
+					       cases[i].server_now),
 				 cases[i].server_ret);
 		assert_int_equal(srv.error, cases[i].error);
 		/* The answer names the key as the request did. */
@@ -1036,12 +1037,8 @@ static void response_checks(void **state)
 	(void)state;
 	const struct dns_tsig_key *k = &server_keys[0];
 	struct dns_tsig_ctx cl, srv;
-	uint8_t q[512], r[512], r2[512];
-	size_t off;
-	size_t qlen = signed_request(&cl, k, q, sizeof(q), T0, &off);
-	dns_tsig_ctx_init(&srv, NULL);
-	assert_int_equal(dns_tsig_verify_request(&srv, server_keys, 3, q, qlen,
-						 off, T0), 0);
+	uint8_t r[512], r2[512];
+	request_accepted(&cl, &srv, k, T0);
 	size_t rlen = make_answer(r, sizeof(r), 0x4242, "example.com.", 1);
 	assert_int_equal(dns_tsig_sign(&srv, r, &rlen, sizeof(r), T0), 0);
 
@@ -1110,12 +1107,8 @@ struct stream {
 static void stream_start(struct stream *s, const struct dns_tsig_key *k)
 {
 	struct dns_tsig_ctx srv;
-	uint8_t q[512], r[512];
-	size_t off;
-	size_t qlen = signed_request(&s->cl, k, q, sizeof(q), T0, &off);
-	dns_tsig_ctx_init(&srv, NULL);
-	assert_int_equal(dns_tsig_verify_request(&srv, server_keys, 3, q, qlen,
-						 off, T0), 0);
+	uint8_t r[512];
+	request_accepted(&s->cl, &srv, k, T0);
 	size_t rlen = make_answer(r, sizeof(r), 0x4242, "example.com.", 0);
 	assert_int_equal(dns_tsig_sign(&srv, r, &rlen, sizeof(r), T0), 0);
 	assert_int_equal(dns_tsig_verify_response(&s->cl, r, rlen, T0), 0);
@@ -1238,12 +1231,9 @@ static void stream_order(void **state)
 	(void)state;
 	const struct dns_tsig_key *k = &server_keys[0];
 	struct dns_tsig_ctx cl, srv, c2;
-	uint8_t q[512], r[4][512];
-	size_t rl[4], off;
-	size_t qlen = signed_request(&cl, k, q, sizeof(q), T0, &off);
-	dns_tsig_ctx_init(&srv, NULL);
-	assert_int_equal(dns_tsig_verify_request(&srv, server_keys, 3, q, qlen,
-						 off, T0), 0);
+	uint8_t r[4][512];
+	size_t rl[4];
+	request_accepted(&cl, &srv, k, T0);
 	for (uint32_t i = 0; i < 4; i++) {
 		rl[i] = make_answer(r[i], sizeof(r[i]), 0x4242, "example.com.", i);
 		assert_int_equal(dns_tsig_sign(&srv, r[i], &rl[i], sizeof(r[i]),
@@ -1302,9 +1292,7 @@ static void unknown_algorithm(void **state)
 		assert_int_equal(dq.tsig_offset, off);
 
 		struct dns_tsig_ctx srv;
-		dns_tsig_ctx_init(&srv, NULL);
-		assert_int_equal(dns_tsig_verify_request(&srv, server_keys, 3, q,
-							 len, off, T0),
+		assert_int_equal(server_verify(&srv, q, len, off, T0),
 				 cases[i].want);
 		if (cases[i].want != ANYDNS_EBADKEY)
 			continue;
@@ -1428,9 +1416,8 @@ static void kdig_interop(void **state)
 
 		struct dns_tsig_ctx srv;
 		uint64_t t = kdig_queries[i].time;
-		dns_tsig_ctx_init(&srv, NULL);
-		assert_int_equal(dns_tsig_verify_request(&srv, server_keys, 3, msg,
-							 len, q.tsig_offset, t), 0);
+		assert_int_equal(server_verify(&srv, msg, len, q.tsig_offset, t),
+				 0);
 		assert_ptr_equal(srv.key, &server_keys[i]);
 		assert_int_equal(srv.orig_id, q.id);
 		assert_int_equal(dns_tsig_verify_request(&srv, server_keys, 3, msg,

@@ -19,10 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libzscanner/scanner.h>
-
 #include "lib/wire.h"
 #include "xfr/xfr.h"
+#include "xfr_test.h"
 
 #define ID 0x1234
 #define NOW 1700000000u
@@ -32,56 +31,6 @@ static const uint8_t apex[] = "\x07" "example";
 
 /* SOA of example. with serial n (a string literal). */
 #define SOA(n) "@ 3600 SOA ns hostmaster " n " 3600 900 604800 300\n"
-
-/* ---- Records from text --------------------------------------------------- */
-
-struct trr {
-	uint8_t owner[DNS_NAME_MAXLEN];
-	uint16_t type, rclass;
-	uint32_t ttl;
-	uint16_t rdlen;
-	uint8_t rdata[512];
-};
-
-struct trrs {
-	struct trr rr[32];
-	unsigned n;
-	int errors;
-};
-
-static void on_record(zs_scanner_t *s)
-{
-	struct trrs *t = s->process.data;
-	assert_true(t->n < 32);
-	struct trr *r = &t->rr[t->n++];
-	memcpy(r->owner, s->r_owner, s->r_owner_length);
-	r->type = s->r_type;
-	r->rclass = s->r_class;
-	r->ttl = s->r_ttl;
-	assert_true(s->r_data_length <= sizeof(r->rdata));
-	r->rdlen = (uint16_t)s->r_data_length;
-	memcpy(r->rdata, s->r_data, s->r_data_length);
-}
-
-static void on_error(zs_scanner_t *s)
-{
-	struct trrs *t = s->process.data;
-	print_error("zone text line %lu: %s\n", (unsigned long)s->line_counter,
-		    zs_strerror(s->error.code));
-	t->errors++;
-}
-
-static void parse_rrs(const char *text, struct trrs *t)
-{
-	static zs_scanner_t s;
-	memset(t, 0, sizeof(*t));
-	assert_int_equal(zs_init(&s, "example.", DNS_CLASS_IN, 3600), 0);
-	assert_int_equal(zs_set_input_string(&s, text, strlen(text)), 0);
-	assert_int_equal(zs_set_processing(&s, on_record, on_error, t), 0);
-	zs_parse_all(&s);
-	zs_deinit(&s);
-	assert_int_equal(t->errors, 0);
-}
 
 /* ---- Messages ------------------------------------------------------------ */
 
@@ -98,17 +47,11 @@ static size_t make_msg(uint8_t *buf, size_t cap, const struct tmsg *m,
 		       uint16_t qtype)
 {
 	struct dns_writer w;
-	struct trrs t;
 	dns_writer_init(&w, buf, cap);
 	if (!m->no_question)
 		assert_int_equal(dns_writer_question(&w, apex, m->qtype ? m->qtype :
 						     qtype, DNS_CLASS_IN), 0);
-	parse_rrs(m->rrs != NULL ? m->rrs : "", &t);
-	for (unsigned i = 0; i < t.n; i++)
-		assert_int_equal(dns_writer_rr(&w, DNS_SECTION_ANSWER,
-					       t.rr[i].owner, t.rr[i].type,
-					       t.rr[i].rclass, t.rr[i].ttl,
-					       t.rr[i].rdata, t.rr[i].rdlen), 0);
+	assert_int_equal(xt_put_answers(&w, m->rrs), 0);
 	return dns_writer_finish(&w, (uint16_t)(ID + m->id_delta),
 				 m->flags ? m->flags : FLAGS_OK);
 }
@@ -119,21 +62,6 @@ static size_t make_msg(uint8_t *buf, size_t cap, const struct tmsg *m,
 	"@ 3600 NS ns\n" \
 	"ns 3600 A 192.0.2.53\n" \
 	"www 3600 A 192.0.2.1\n"
-
-static struct zone *make_zone(const char *text)
-{
-	struct trrs t;
-	parse_rrs(text, &t);
-	struct zone_builder *b = zone_builder_new(apex, NULL, NULL);
-	assert_non_null(b);
-	for (unsigned i = 0; i < t.n; i++)
-		assert_int_equal(zone_builder_add(b, t.rr[i].owner, t.rr[i].type,
-						  t.rr[i].ttl, t.rr[i].rdata,
-						  t.rr[i].rdlen, NULL, 0), 0);
-	struct zone *z = NULL;
-	assert_int_equal(zone_builder_finish(b, &z), 0);
-	return z;
-}
 
 /* Feeds msgs[0..n) to x; returns the last feed's result (stopping at the
  * first error) and the index it stopped at in *at. */
@@ -151,30 +79,6 @@ static int feed_all(struct xfr_in *x, const struct tmsg *msgs, unsigned n,
 			break;
 	}
 	return ret;
-}
-
-static bool has_a(const struct zone *z, const char *name, const char *addr)
-{
-	uint8_t n[DNS_NAME_MAXLEN];
-	size_t len;
-	assert_int_equal(dns_name_from_str(n, &len, name, NULL), 0);
-	const struct zone_node *node = zone_find(z, n, len);
-	if (node == NULL)
-		return false;
-	const struct zone_rrset *rs = zone_node_rrset(node, DNS_TYPE_A);
-	if (rs == NULL)
-		return false;
-	unsigned a[4];
-	assert_int_equal(sscanf(addr, "%u.%u.%u.%u", &a[0], &a[1], &a[2], &a[3]), 4);
-	struct zone_rr_iter it;
-	const uint8_t *rd;
-	uint16_t rdlen;
-	zone_rr_iter_init(&it, rs);
-	while (zone_rr_next(&it, &rd, &rdlen))
-		if (rdlen == 4 && rd[0] == a[0] && rd[1] == a[1] &&
-		    rd[2] == a[2] && rd[3] == a[3])
-			return true;
-	return false;
 }
 
 /* ---- Good streams -------------------------------------------------------- */
@@ -199,7 +103,7 @@ static void axfr_one_message(void **state)
 	assert_non_null(res.zone);
 	assert_int_equal(res.zone->serial, 5);
 	assert_int_equal(res.zone->rr_count, 5);
-	assert_true(has_a(res.zone, "www.example.", "192.0.2.80"));
+	assert_true(xt_has_a(res.zone, "www.example.", "192.0.2.80"));
 	assert_null(res.diffs);
 	xfr_pull_result_clear(&res);
 	assert_null(res.zone);
@@ -230,14 +134,14 @@ static void axfr_three_messages(void **state)
 	assert_int_equal(res.bytes, total);
 	assert_int_equal(res.records, 5);
 	assert_int_equal(res.zone->serial, 7);
-	assert_true(has_a(res.zone, "www.example.", "192.0.2.7"));
+	assert_true(xt_has_a(res.zone, "www.example.", "192.0.2.7"));
 	xfr_pull_result_clear(&res);
 }
 
 static void ixfr_two_diffs(void **state)
 {
 	(void)state;
-	struct zone *cur = make_zone(CURRENT);
+	struct zone *cur = xt_zone(CURRENT);
 	/* 1 → 2: www moves; 2 → 3: mail appears. Split over two messages
 	 * inside the second difference. */
 	const struct tmsg msgs[] = {
@@ -266,12 +170,12 @@ static void ixfr_two_diffs(void **state)
 	assert_non_null(res.zone);
 	assert_int_equal(res.zone->serial, 3);
 	assert_int_equal(res.zone->rr_count, 5);
-	assert_true(has_a(res.zone, "www.example.", "192.0.2.2"));
-	assert_false(has_a(res.zone, "www.example.", "192.0.2.1"));
-	assert_true(has_a(res.zone, "mail.example.", "192.0.2.25"));
+	assert_true(xt_has_a(res.zone, "www.example.", "192.0.2.2"));
+	assert_false(xt_has_a(res.zone, "www.example.", "192.0.2.1"));
+	assert_true(xt_has_a(res.zone, "mail.example.", "192.0.2.25"));
 	/* The version we had is untouched. */
 	assert_int_equal(cur->serial, 1);
-	assert_true(has_a(cur, "www.example.", "192.0.2.1"));
+	assert_true(xt_has_a(cur, "www.example.", "192.0.2.1"));
 	xfr_pull_result_clear(&res);
 	zone_free(cur);
 }
@@ -279,7 +183,7 @@ static void ixfr_two_diffs(void **state)
 static void ixfr_axfr_style(void **state)
 {
 	(void)state;
-	struct zone *cur = make_zone(CURRENT);
+	struct zone *cur = xt_zone(CURRENT);
 	const struct tmsg msgs[] = {
 		{ SOA("9") "@ NS ns\nns A 192.0.2.53\n" },
 		{ "www A 192.0.2.9\n" SOA("9"), .no_question = true },
@@ -294,7 +198,7 @@ static void ixfr_axfr_style(void **state)
 	assert_int_equal(res.serial, 9);
 	assert_int_equal(res.diff_count, 0);
 	assert_int_equal(res.zone->serial, 9);
-	assert_true(has_a(res.zone, "www.example.", "192.0.2.9"));
+	assert_true(xt_has_a(res.zone, "www.example.", "192.0.2.9"));
 	xfr_pull_result_clear(&res);
 	zone_free(cur);
 }
@@ -302,7 +206,7 @@ static void ixfr_axfr_style(void **state)
 static void ixfr_uptodate(void **state)
 {
 	(void)state;
-	struct zone *cur = make_zone(CURRENT);
+	struct zone *cur = xt_zone(CURRENT);
 	/* Our serial, and an older one (a primary restored from backup):
 	 * both say there is nothing newer. */
 	const char *soas[] = { SOA("1"), SOA("4294967295") };
@@ -448,7 +352,7 @@ static const struct err_case err_cases[] = {
 static void broken_streams(void **state)
 {
 	(void)state;
-	struct zone *cur = make_zone(CURRENT);
+	struct zone *cur = xt_zone(CURRENT);
 	for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++) {
 		const struct err_case *c = &err_cases[i];
 		struct xfr_in *x;
@@ -556,16 +460,11 @@ static void opt_in_additional(void **state)
 	struct xfr_in *x;
 	for (int ext = 0; ext < 2; ext++) {
 		struct dns_writer w;
-		struct trrs t;
 		dns_writer_init(&w, buf, sizeof(buf));
 		assert_int_equal(dns_writer_question(&w, apex, DNS_TYPE_AXFR,
 						     DNS_CLASS_IN), 0);
-		parse_rrs(SOA("2") A_ZONE SOA("2"), &t);
-		for (unsigned i = 0; i < t.n; i++)
-			assert_int_equal(dns_writer_rr(&w, DNS_SECTION_ANSWER,
-						       t.rr[i].owner, t.rr[i].type,
-						       t.rr[i].rclass, t.rr[i].ttl,
-						       t.rr[i].rdata, t.rr[i].rdlen), 0);
+		assert_int_equal(xt_put_answers(&w, SOA("2") A_ZONE SOA("2")),
+				 0);
 		const struct dns_opt_out opt = { .payload = 1232,
 						 .ext_rcode = (uint8_t)ext };
 		assert_int_equal(dns_writer_opt(&w, &opt), 0);

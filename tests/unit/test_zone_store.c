@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,8 @@
 
 #include "lib/log.h"
 #include "zone/zone.h"
+#include "file_test.h"
+#include "zone_diff_test.h"
 
 static const char EXAMPLE[] =
 	"$ORIGIN example.\n"
@@ -59,81 +60,6 @@ static const char ROOT[] =
 	"example. 172800 IN NS ns.example.\n"
 	"ns.example. 172800 IN A 192.0.2.53\n";
 
-static char dir[] = "/tmp/anydns-store-XXXXXX";
-
-static int setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-/* Removes everything made in dir (files and the odd directory). */
-static int teardown(void **state)
-{
-	(void)state;
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return -1;
-	for (struct dirent *e; (e = readdir(d)) != NULL;) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		char p[512];
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		if (unlink(p) != 0)
-			rmdir(p);
-	}
-	closedir(d);
-	return rmdir(dir);
-}
-
-#define PATH_CAP 512
-
-static void in_dir(char *p, const char *name)
-{
-	snprintf(p, PATH_CAP, "%s/%s", dir, name);
-}
-
-static void put_file(const char *path, const char *text, size_t len)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(text, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
-/* The whole file, NUL-terminated (free it); NULL when there is none. */
-static char *get_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return NULL;
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-	for (;;) {
-		if (cap - n < 4096) {
-			cap = cap ? cap * 2 : 8192;
-			char *nb = realloc(buf, cap);
-			assert_non_null(nb);
-			buf = nb;
-		}
-		size_t r = fread(buf + n, 1, cap - n - 1, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	if (len != NULL)
-		*len = n;
-	return buf;
-}
-
-static bool exists(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0;
-}
-
 static struct zone *load(const char *origin, const char *path)
 {
 	uint8_t o[DNS_NAME_MAXLEN];
@@ -145,44 +71,6 @@ static struct zone *load(const char *origin, const char *path)
 	if (ret != 0)
 		fail_msg("loading %s: %s", path, err);
 	return z;
-}
-
-static size_t rdata_len(const struct zone_rrset *rs)
-{
-	struct zone_rr_iter it;
-	const uint8_t *rd;
-	uint16_t len;
-	zone_rr_iter_init(&it, rs);
-	while (zone_rr_next(&it, &rd, &len))
-		;
-	return (size_t)(it.pos - rs->rdata);
-}
-
-/* Same apex, serial, nodes (names, flags) and RRsets, octet for octet. */
-static void assert_zones_equal(const struct zone *a, const struct zone *b)
-{
-	assert_int_equal(a->apex_len, b->apex_len);
-	assert_memory_equal(a->apex_name, b->apex_name, a->apex_len);
-	assert_int_equal(a->serial, b->serial);
-	assert_int_equal(a->node_count, b->node_count);
-	assert_int_equal(a->rr_count, b->rr_count);
-	for (size_t i = 0; i < a->node_count; i++) {
-		const struct zone_node *na = a->nodes[i], *nb = b->nodes[i];
-		assert_int_equal(na->name_len, nb->name_len);
-		assert_memory_equal(na->name, nb->name, na->name_len);
-		assert_int_equal(na->flags, nb->flags);
-		assert_int_equal(na->rrset_count, nb->rrset_count);
-		for (size_t k = 0; k < na->rrset_count; k++) {
-			const struct zone_rrset *ra = &na->rrsets[k];
-			const struct zone_rrset *rb = &nb->rrsets[k];
-			assert_int_equal(ra->type, rb->type);
-			assert_int_equal(ra->ttl, rb->ttl);
-			assert_int_equal(ra->count, rb->count);
-			size_t la = rdata_len(ra);
-			assert_int_equal(la, rdata_len(rb));
-			assert_memory_equal(ra->rdata, rb->rdata, la);
-		}
-	}
 }
 
 /* The line of text that starts with prefix (a whole line), or NULL. */
@@ -230,7 +118,7 @@ static void round_trip_one(const char *origin, const char *text)
 	assert_string_equal(err, "");
 	assert_false(exists(tmp));
 	struct zone *z2 = load(origin, copy);
-	assert_zones_equal(z1, z2);
+	zt_assert_same(z1, z2);
 
 	/* The SOA is the first record, right after $ORIGIN. */
 	char *out = get_file(copy, NULL);
@@ -310,7 +198,7 @@ static void overwrite(void **state)
 	assert_int_equal(zone_write_file(z, copy, err, sizeof(err)), 0);
 	assert_false(exists(tmp));
 	struct zone *back = load("example.", copy);
-	assert_zones_equal(z, back);
+	zt_assert_same(z, back);
 	zone_free(back);
 
 	/* PATH.tmp cannot be made (a directory is in the way): an error
@@ -322,12 +210,8 @@ static void overwrite(void **state)
 	assert_int_equal(zone_write_file(z, copy, err, sizeof(err)),
 			 -EISDIR);
 	assert_non_null(strstr(err, "copy.zone.tmp"));
-	size_t after_len;
-	char *after = get_file(copy, &after_len);
-	assert_int_equal(after_len, before_len);
-	assert_memory_equal(after, before, before_len);
+	assert_file_holds(copy, before, before_len);
 	free(before);
-	free(after);
 	assert_int_equal(rmdir(tmp), 0);
 
 	/* A directory that does not exist. */
@@ -395,7 +279,7 @@ static void refused(void **state)
 	builder_zone(&z, 65100, (const uint8_t *)"", 0);
 	assert_int_equal(zone_write_file(z, copy, err, sizeof(err)), 0);
 	struct zone *back = load("example.", copy);
-	assert_zones_equal(z, back);
+	zt_assert_same(z, back);
 	zone_free(back);
 	zone_free(z);
 	unlink(copy);
@@ -419,5 +303,5 @@ int main(void)
 		cmocka_unit_test(overwrite),
 		cmocka_unit_test(refused),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }
