@@ -17,7 +17,6 @@
 
 #include "lib/log.h"
 #include "lib/wire.h"
-#include "zone/diff_internal.h"
 #include "zone/internal.h"
 
 

@@ -19,7 +19,6 @@
 
 #include "lib/arena.h"
 #include "lib/hash.h"
-#include "zone/diff_internal.h"
 #include "zone/internal.h"
 
 struct change {
