@@ -418,7 +418,7 @@ void ctl_free(struct ctl *ctl)
 		ctl->stopping = true;
 		close_listeners(ctl);
 		ctl_anycast_free(ctl);
-		ctl_repl_free(ctl);
+		ctl_repl_close(ctl);
 		/* Signal watchers never started are still initialised (or
 		 * zeroed, which uv_is_closing() and uv_close() must not see). */
 		uv_signal_t *sigs[] = { &ctl->sig_hup, &ctl->sig_term,
@@ -436,6 +436,7 @@ void ctl_free(struct ctl *ctl)
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
 	}
+	ctl_repl_free(ctl);
 	pthread_mutex_destroy(&ctl->lock);
 	ctl_views_free(ctl);
 	free(ctl->sources);

@@ -139,8 +139,12 @@ double ctl_repl_lag(const struct ctl *ctl, size_t i);
  * keeps the loop running but the pulls and stores under way. */
 void ctl_repl_quiet(struct ctl *ctl);
 
-/* Waits for transfers and stored copies under way, closes every handle;
- * runs the loop to do so. */
+/* Waits for the transfers and stored copies under way (running the loop
+ * for them), then closes every handle of replication: the caller runs the
+ * loop until they are closed, then calls ctl_repl_free(). */
+void ctl_repl_close(struct ctl *ctl);
+
+/* Frees what replication holds, once its handles are closed. NULL-safe. */
 void ctl_repl_free(struct ctl *ctl);
 
 /* ---- anycast.c: the BGP speaker, the PoP and their status -------------- */

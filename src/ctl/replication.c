@@ -1070,9 +1070,10 @@ static struct zone *primary_changed(struct repl_zone *rz, struct zone *zold,
 		return zold;
 	if (!zone_serial_newer(z->serial, zold->serial)) {
 		if (only_serial_differs(d)) {
-			/* Touched, not changed. */
+			/* Read again, not changed: the served version (and
+			 * the serial the policy gave it) stays. */
 			zone_diff_unref(d);
-			st->state = ZONE_RELOAD_UNCHANGED;
+			st->serial = zold->serial;
 			return zold;
 		}
 		zone_diff_unref(d);
@@ -1167,6 +1168,7 @@ static struct zone *primary_started(struct repl_zone *rz, struct zone *file,
 		return file;
 	struct zone *before = journaled_version(rz);
 	if (before != NULL) {
+		free(before->source);
 		before->source = file->source != NULL ? strdup(file->source) : NULL;
 		before->file_id = file->file_id;
 		rz->stored = true;
@@ -1177,8 +1179,6 @@ static struct zone *primary_started(struct repl_zone *rz, struct zone *file,
 			 * history. */
 			diffs = zone_journal_diffs(rz->journal, &n);
 			zone_set_history(before, diffs, n);
-			st->state = st->state == ZONE_RELOAD_FAILED_KEPT ?
-				    st->state : ZONE_RELOAD_LOADED;
 			st->serial = before->serial;
 		} else {
 			zone_free(before);
@@ -1328,7 +1328,7 @@ void ctl_repl_quiet(struct ctl *ctl)
 		uv_unref((uv_handle_t *)&r->async);
 }
 
-void ctl_repl_free(struct ctl *ctl)
+void ctl_repl_close(struct ctl *ctl)
 {
 	struct ctl_repl *r = ctl->repl;
 	if (r == NULL)
@@ -1355,7 +1355,13 @@ void ctl_repl_free(struct ctl *ctl)
 	}
 	if (r->async_ready)
 		close_handle((uv_handle_t *)&r->async);
-	uv_run(&ctl->loop, UV_RUN_DEFAULT);
+}
+
+void ctl_repl_free(struct ctl *ctl)
+{
+	struct ctl_repl *r = ctl->repl;
+	if (r == NULL)
+		return;
 	for (size_t i = 0; r->zones != NULL && i < ctl->nzones; i++) {
 		zone_journal_close(r->zones[i].journal);
 		free(r->zones[i].targets);
