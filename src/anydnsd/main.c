@@ -79,6 +79,7 @@ static int server_settings(const struct conf *conf, struct ctl *ctl,
 	sc->tcp_max_per_client = conf->server.tcp_max_per_client;
 	sc->tcp_idle_timeout_ms = conf->server.tcp_idle_timeout_ms;
 	sc->tcp_keepalive_ms = conf->server.tcp_keepalive_ms;
+	sc->packet_cache = (size_t)conf->server.packet_cache;
 
 	struct conf_answer_values av;
 	conf_answer_values(conf, &av);

@@ -56,6 +56,7 @@ struct conf_server {
 	uint32_t workers;	/* DNS worker threads; 0: one per CPU */
 	enum conf_udp_io udp_io;
 	uint16_t udp_max_payload;	/* octets, 512..4096 */
+	uint64_t packet_cache;	/* octets per worker; 0: no packet cache */
 	uint32_t tcp_max_clients;
 	uint32_t tcp_max_per_client;
 	uint32_t tcp_idle_timeout_ms;

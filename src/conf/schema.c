@@ -49,6 +49,20 @@ static int check_keepalive(const void *value, char *msg, size_t cap)
 	return 0;
 }
 
+/* Below 64 KiB a packet cache would hold a handful of answers. */
+static int check_packet_cache(const void *value, char *msg, size_t cap)
+{
+	uint64_t size;
+	memcpy(&size, value, sizeof(size));
+	if (size != 0 && size < 64 * 1024) {
+		snprintf(msg, cap, "%llu octets is below the 64k a packet "
+			 "cache needs (0 turns it off)",
+			 (unsigned long long)size);
+		return -1;
+	}
+	return 0;
+}
+
 /* sockaddr_un holds the path with its terminating NUL. */
 static int check_socket_path(const void *value, char *msg, size_t cap)
 {
@@ -506,6 +520,19 @@ const struct conf_row conf_rows[] = {
 		 "The default of 1232 avoids IP fragmentation on almost every "
 		 "path; larger answers set TC and the client retries over "
 		 "TCP." },
+	{ .name = "server.packet-cache", .type = CONF_T_SIZE,
+	  CONF_FIELD(struct conf, server.packet_cache),
+	  .def = "16M", .min = 0, .max = (int64_t)1 << 36,
+	  .validate = check_packet_cache,
+	  .doc = "Memory for each worker's cache of UDP responses. A query "
+		 "whose octets after the ID were answered before, on the same "
+		 "network, from the zones now served, gets a copy of that "
+		 "response with its own ID, without the lookup. Any reload "
+		 "that publishes zones makes the whole cache stale at once. "
+		 "Not kept: signed (TSIG) queries, transfers and NOTIFY, "
+		 "queries with the EDNS EXPIRE option, malformed ones. The "
+		 "memory is taken from the system as the cache fills. 0 turns "
+		 "it off; otherwise at least 64k." },
 	{ .name = "server.tcp-max-clients", .type = CONF_T_INT,
 	  CONF_FIELD(struct conf, server.tcp_max_clients),
 	  .def = "4096", .min = 1, .max = 1048576,

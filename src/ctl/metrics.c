@@ -39,6 +39,9 @@ static const struct {
 	  "Zone transfers (AXFR, IXFR) served to secondaries." },
 	{ "anydns_notify_in_total",
 	  "NOTIFY messages accepted from primaries." },
+	{ "anydns_packet_cache_lookups_total",
+	  "UDP queries looked up in the packet cache: answered from it "
+	  "(hit) or not (miss)." },
 };
 
 void ctl_write_label(FILE *f, const char *value)

@@ -117,6 +117,7 @@ struct server_backlog_buf {
 
 struct server;
 struct server_uring;	/* udp_uring.c */
+struct server_cache;	/* cache.c */
 
 struct server_worker {
 	/* Written by this worker only, read by server_stats(). */
@@ -141,6 +142,7 @@ struct server_worker {
 
 	struct server_udp_batch batch;	/* recvmmsg path; else empty */
 	struct server_uring *uring;	/* io_uring path; else NULL */
+	struct server_cache *cache;	/* UDP answers; NULL: none */
 
 	/* TCP: open connections in deadline order (they all share one
 	 * timeout, so appending on activity keeps the list sorted). */
@@ -220,6 +222,55 @@ size_t server_udp_answer(struct server_worker *w, const struct zone_set *zones,
 			 enum server_transport tr,
 			 const struct server_udp_rx *rx, uint8_t *resp,
 			 size_t cap, union server_cmsg *ctl, size_t *ctl_len);
+
+/* ---- cache.c ------------------------------------------------------------
+ * The packet cache of one worker (see cache.c): used by that worker's
+ * thread only, so without a lock.
+ */
+
+/* A cache of size octets (index and entries together), owned by the
+ * caller (server_cache_free()); its memory is reserved, not touched.
+ * ANYDNS_EINVAL (size below SERVER_CACHE_MIN), ANYDNS_ENOMEM. */
+#define SERVER_CACHE_MIN (64u << 10)
+int server_cache_new(size_t size, struct server_cache **out);
+void server_cache_free(struct server_cache *c);
+
+/* A lookup that missed, kept for storing the answer made instead. */
+struct server_cache_probe {
+	const uint8_t *key;	/* the query after its ID (not owned) */
+	size_t key_len;
+	uint64_t hash;
+	uint64_t generation;
+	uint32_t view;
+};
+
+/* What a cached response counts as: its QTYPE, and what answer_query()
+ * said of it when it was made (server_count_msg()). */
+struct server_cache_hit {
+	struct answer_result res;
+	uint16_t qtype;
+};
+
+/*
+ * Looks up the query msg (len octets, as received) for view of the zone
+ * set of generation. A hit is copied into resp (cap octets) with msg's ID
+ * and its length returned, *hit filled. 0: a miss, *probe filled for
+ * server_cache_store().
+ */
+size_t server_cache_lookup(struct server_cache *c, uint64_t generation,
+			   uint32_t view, const uint8_t *msg, size_t len,
+			   uint8_t *resp, size_t cap,
+			   struct server_cache_probe *probe,
+			   struct server_cache_hit *hit);
+
+/* Stores resp (hit->res.len octets), the answer to the query probe
+ * missed, replacing the oldest entries when full. An entry too large for
+ * the cache is not stored. Callers store only what is a function of the
+ * query's octets, the view and the zone set (server_udp_answer()). */
+void server_cache_store(struct server_cache *c,
+			const struct server_cache_probe *probe,
+			const uint8_t *resp,
+			const struct server_cache_hit *hit);
 
 /* ---- transfer.c --------------------------------------------------------- */
 /*
@@ -347,16 +398,18 @@ static inline unsigned server_qtype_slot(uint16_t qtype)
 	}
 }
 
-/* Counts one message received over transport, parsed with result prc and
- * answered (or not) as res says. */
-static inline void server_count(struct server_stats *st,
-				enum server_transport transport,
-				const struct dns_query *q, int prc,
-				const struct answer_result *res)
+/* Counts one message received over transport, parsed with result prc
+ * (with a question of type qtype, if question) and answered (or not) as
+ * res says. The packet cache counts its hits through this too, from what
+ * it kept of the miss, so a hit counts exactly as a miss does. */
+static inline void server_count_msg(struct server_stats *st,
+				    enum server_transport transport,
+				    bool question, uint16_t qtype, int prc,
+				    const struct answer_result *res)
 {
 	server_stat_inc(&st->queries[transport]);
-	if (prc != ANYDNS_EDROP && q->has_question)
-		server_stat_inc(&st->qtypes[server_qtype_slot(q->qtype)]);
+	if (question)
+		server_stat_inc(&st->qtypes[server_qtype_slot(qtype)]);
 	if (prc == ANYDNS_EMALF)
 		server_stat_inc(&st->malformed);
 	if (res->len == 0) {
@@ -368,6 +421,17 @@ static inline void server_count(struct server_stats *st,
 	server_stat_inc(&st->rcodes[slot]);
 	if (res->truncated)
 		server_stat_inc(&st->truncated);
+}
+
+/* The same for a message q parsed with result prc. */
+static inline void server_count(struct server_stats *st,
+				enum server_transport transport,
+				const struct dns_query *q, int prc,
+				const struct answer_result *res)
+{
+	bool question = prc != ANYDNS_EDROP && q->has_question;
+	server_count_msg(st, transport, question, question ? q->qtype : 0, prc,
+			 res);
 }
 
 #endif

@@ -37,6 +37,7 @@ void server_conf_init(struct server_conf *conf)
 	conf->tcp_max_per_client = 64;
 	conf->tcp_idle_timeout_ms = 10000;
 	conf->tcp_keepalive_ms = SERVER_KEEPALIVE_IDLE;
+	conf->packet_cache = 16u << 20;
 	answer_conf_init(&conf->answer);
 }
 
@@ -73,6 +74,9 @@ static int conf_check(const struct server_conf *conf)
 		why = "edns-tcp-keepalive above the idle timeout";
 	else if (conf->answer.udp_max_payload < DNS_UDP_MIN_PAYLOAD)
 		why = "UDP payload below 512";
+	else if (conf->packet_cache != 0 &&
+		 conf->packet_cache < SERVER_CACHE_MIN)
+		why = "packet cache below 64 KiB";
 	for (size_t i = 0; why == NULL && i < conf->listen_count; i++)
 		if (!listen_addr_valid(&conf->listen[i]))
 			why = "listen address not IPv4/IPv6 with a port";
@@ -112,6 +116,7 @@ static void worker_free(struct server_worker *w)
 	if (w == NULL)
 		return;
 	server_tcp_fini(w);
+	server_cache_free(w->cache);
 	/* The ring first: it holds the UDP sockets and the epoll set too. */
 	server_uring_free(w->uring);
 	for (size_t i = 0; i < w->nsocks; i++) {
@@ -196,6 +201,8 @@ static int worker_new(struct server *srv, unsigned id,
 	w->nsocks = n;
 
 	ret = server_tcp_init(w);
+	if (ret == 0 && conf->packet_cache > 0)
+		ret = server_cache_new(conf->packet_cache, &w->cache);
 	if (ret != 0)
 		goto fail;
 

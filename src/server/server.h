@@ -106,6 +106,16 @@ struct server_conf {
 	 * Overrides answer.tcp_keepalive. (SERVER_KEEPALIVE_IDLE) */
 	uint32_t tcp_keepalive_ms;
 
+	/*
+	 * The packet cache of each worker, in octets (16 MiB); 0: none. A
+	 * UDP query whose octets after the ID, sent to the same view, were
+	 * answered before from the zone set now published is answered by
+	 * copying that response (src/server/cache.c): no parsing, no zone
+	 * lookup. Allocated at start, touched only as it fills. At least
+	 * 64 KiB when not 0.
+	 */
+	size_t packet_cache;
+
 	/* How to answer; copied by server_start(), but the strings and NSID
 	 * it points to must outlive the server. */
 	struct answer_conf answer;
@@ -142,7 +152,10 @@ void server_conf_init(struct server_conf *conf);
  * question. send_failed counts responses the kernel did not take.
  * xfr_out counts the AXFR and IXFR requests answered NOERROR (each whole
  * transfer once, whatever its messages, a SOA-only IXFR answer included)
- * and notify_in the NOTIFY messages accepted and passed on.
+ * and notify_in the NOTIFY messages accepted and passed on. A response
+ * from the packet cache counts in all of these exactly as the one it is a
+ * copy of did; cache_hits counts those responses, cache_misses the other
+ * UDP messages looked up in the cache (none when it is off).
  */
 enum server_transport {
 	SERVER_UDP4 = 0,
@@ -190,6 +203,8 @@ struct server_stats {
 	uint64_t tcp_timeout;		/* closed idle (also in tcp_closed) */
 	uint64_t xfr_out;		/* transfers served */
 	uint64_t notify_in;		/* NOTIFYs accepted */
+	uint64_t cache_hits;		/* answered from the packet cache */
+	uint64_t cache_misses;		/* looked up there, not found */
 };
 
 /* ---- Lifecycle ---------------------------------------------------------- */
@@ -205,7 +220,8 @@ struct server;
  * Errors: ANYDNS_EINVAL (no listen address, not IPv4/IPv6, port 0, a limit
  * out of range, keepalive above the idle timeout, udp_max_payload below
  * 512, no zones, a view address that is not IPv4/IPv6 or too long a
- * prefix, too many of them, an unknown udp_io), ANYDNS_ENOMEM, or a
+ * prefix, too many of them, an unknown udp_io, a packet cache neither 0
+ * nor at least 64 KiB), ANYDNS_ENOMEM, or a
  * system error of socket()/bind()/listen()/epoll/pthread_create() as
  * -errno (-EADDRINUSE, -EACCES, -EADDRNOTAVAIL...), logged with the
  * address at fault; with SERVER_UDP_IO_URING also the error of setting

@@ -84,6 +84,10 @@ void server_stats_each(const struct server_stats *st, server_stats_fn fn,
 	   st->tcp_timeout);
 	fn(arg, "anydns_xfr_out_total", NULL, NULL, st->xfr_out);
 	fn(arg, "anydns_notify_in_total", NULL, NULL, st->notify_in);
+	fn(arg, "anydns_packet_cache_lookups_total", "result", "hit",
+	   st->cache_hits);
+	fn(arg, "anydns_packet_cache_lookups_total", "result", "miss",
+	   st->cache_misses);
 }
 
 struct format_ctx {

@@ -20,6 +20,11 @@
  * With a transfer policy, NOTIFY and the AXFR/IXFR queries that come over
  * UDP go to src/xfr (transfer.c) instead: a NOTIFY acknowledgement, our
  * SOA alone for IXFR (RFC 1995 §2), NOTIMP for AXFR (RFC 5936 §4.2).
+ *
+ * Before any of that, a worker with a packet cache (cache.c) looks the
+ * datagram up there: a query whose octets after the ID were answered
+ * before, for the same view of the zone set now published, gets a copy of
+ * that response with its own ID, counted as the original was.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -173,6 +178,23 @@ static size_t udp_xfr(struct server_worker *w, const struct zone_set *zones,
 	return len;
 }
 
+/*
+ * Whether the answer res to q (parsed with result prc) may be served again
+ * from the packet cache to a query with the same octets after the ID: a
+ * well-formed QUERY answered by answer_query() alone. Left out: signed
+ * queries (the TSIG of a response covers its own time and MAC), AXFR and
+ * IXFR (src/xfr's when a transfer policy is set), the EDNS EXPIRE option
+ * (RFC 7314: its value counts down on a secondary), malformed messages
+ * (rarely repeated: cheaper not to keep them) and those not answered.
+ */
+static bool cacheable(const struct dns_query *q, int prc,
+		      const struct answer_result *res)
+{
+	return prc == 0 && res->len > 0 && q->opcode == DNS_OPCODE_QUERY &&
+	       q->tsig_offset == 0 && !q->edns_expire &&
+	       q->qtype != DNS_TYPE_AXFR && q->qtype != DNS_TYPE_IXFR;
+}
+
 size_t server_udp_answer(struct server_worker *w, const struct zone_set *zones,
 			 enum server_transport tr,
 			 const struct server_udp_rx *rx, uint8_t *resp,
@@ -192,19 +214,40 @@ size_t server_udp_answer(struct server_worker *w, const struct zone_set *zones,
 	/* Written before it is known whether there will be a reply: the
 	 * destination is needed first, to pick the zones. */
 	*ctl_len = reply_pktinfo(rx->control, rx->controllen, ctl, &dst);
-	const struct zone_set *served = zones;
+	uint32_t view = ZONE_VIEW_ALL;
 	if (w->nviews > 0 && dst.family != 0)
-		served = zone_set_view(zones, server_view_of(
-			w->views, w->nviews, dst.family, dst.addr));
+		view = server_view_of(w->views, w->nviews, dst.family,
+				      dst.addr);
+	const struct zone_set *served = zone_set_view(zones, view);
+	struct server_cache_probe probe;
+	if (w->cache != NULL) {
+		struct server_cache_hit hit;
+		size_t n = server_cache_lookup(w->cache, zones->generation,
+					       view, rx->msg, rx->len, resp,
+					       cap, &probe, &hit);
+		if (n > 0) {
+			server_stat_inc(&w->stats.cache_hits);
+			server_count_msg(&w->stats, tr, true, hit.qtype, 0,
+					 &hit.res);
+			return n;
+		}
+		server_stat_inc(&w->stats.cache_misses);
+	}
 	int prc = dns_query_parse(rx->msg, rx->len, &q);
 	if (prc == 0 && w->srv->conf.xfr != NULL && xfr_handles(&q))
 		return udp_xfr(w, served, tr, &q, rx, resp, cap);
-	if (prc == 0 && w->srv->conf.xfr != NULL && q.tsig_offset != 0)
+	if (prc == 0 && w->srv->conf.xfr != NULL && q.tsig_offset != 0) {
 		server_signed_answer(w, served, &q, ANSWER_UDP, resp, cap,
 				     &res);
-	else
+	} else {
 		answer_query(&w->answer, served, &q, prc, ANSWER_UDP, resp,
 			     cap, &res);
+		if (w->cache != NULL && cacheable(&q, prc, &res)) {
+			struct server_cache_hit kept = { .res = res,
+							 .qtype = q.qtype };
+			server_cache_store(w->cache, &probe, resp, &kept);
+		}
+	}
 	server_count(&w->stats, tr, &q, prc, &res);
 	return res.len;
 }

@@ -5,8 +5,11 @@
  * RFC 1034 §4.3.2 step 2) costs one hash lookup per label and no scan.
  * Sets reach worker threads only through the RCU-published snapshot: the
  * control thread swaps the pointer and frees the old set after a grace
- * period; zones are shared between sets by reference count.
+ * period; zones are shared between sets by reference count. Every
+ * published set gets a generation number of its own, so that what was
+ * derived from one set (cached answers) can tell it is out of date.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <urcu.h>
@@ -159,12 +162,28 @@ struct zone *zone_set_get(const struct zone_set *set, const uint8_t *lapex)
 	return set_lookup(set, lapex, dns_name_len(lapex));
 }
 
+/* Generations of published sets, process-wide: several snapshots may
+ * exist (tests), and a number must never come back. Atomic for that
+ * reason only; publishing is otherwise single-threaded. */
+static _Atomic uint64_t generation_last;
+
+/* Numbers set and its views before readers can see them: the RCU
+ * publication that follows orders these stores before the pointer. */
+static void set_generation(struct zone_set *set)
+{
+	uint64_t g = atomic_fetch_add(&generation_last, 1) + 1;
+	set->generation = g;
+	for (size_t i = 0; i < set->view_count; i++)
+		set->views[i]->generation = g;
+}
+
 int zone_snapshot_init(struct zone_snapshot *snap)
 {
 	struct zone_set *empty;
 	int ret = zone_set_new(NULL, 0, &empty);
 	if (ret != 0)
 		return ret;
+	set_generation(empty);
 	rcu_assign_pointer(snap->current, empty);
 	return 0;
 }
@@ -176,6 +195,7 @@ const struct zone_set *zone_snapshot_read(const struct zone_snapshot *snap)
 
 void zone_snapshot_publish(struct zone_snapshot *snap, struct zone_set *next)
 {
+	set_generation(next);
 	struct zone_set *old = rcu_xchg_pointer(&snap->current, next);
 	synchronize_rcu();
 	zone_set_free(old);

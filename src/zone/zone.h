@@ -442,6 +442,13 @@ struct zone_set {
 	 * a view has no views. */
 	struct zone_set **views;
 	size_t view_count;
+	/* Which publication this is: set by zone_snapshot_publish() (and
+	 * zone_snapshot_init()) from a process-wide counter, never reused,
+	 * on the set and its views alike; 0 until then. A cache of answers
+	 * (src/server's packet cache) is valid only for the generation it
+	 * was filled from: comparing set pointers would not do, since a
+	 * freed set's address comes back for a later one. */
+	uint64_t generation;
 };
 
 /*
@@ -506,8 +513,8 @@ int zone_snapshot_init(struct zone_snapshot *snap);
 
 const struct zone_set *zone_snapshot_read(const struct zone_snapshot *snap);
 
-/* Swaps in next (taking ownership), waits for readers of the old set to
- * finish, frees it. */
+/* Gives next (and its views) the next generation, swaps it in (taking
+ * ownership), waits for readers of the old set to finish, frees it. */
 void zone_snapshot_publish(struct zone_snapshot *snap, struct zone_set *next);
 
 /* Frees the current set; no reader may remain. */

@@ -53,6 +53,8 @@ static inline void ct_fixture_init(struct ct_fixture *fx)
 	st->tcp_timeout = 403;
 	st->xfr_out = 404;
 	st->notify_in = 405;
+	st->cache_hits = 406;
+	st->cache_misses = 407;
 
 	struct sockaddr_in *sin = (struct sockaddr_in *)&fx->listen[0].ss;
 	sin->sin_family = AF_INET;

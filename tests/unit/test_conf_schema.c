@@ -190,7 +190,7 @@ static void table_is_consistent(void **state)
 			fail_msg("%s: not an option type", r->name);
 		}
 	}
-	assert_int_equal(options, 80);
+	assert_int_equal(options, 81);
 }
 
 /* ---- good files --------------------------------------------------------- */
@@ -484,7 +484,7 @@ static void bad_files(void **state)
 		cases++;
 	}
 	globfree(&g);
-	assert_int_equal(cases, 79);
+	assert_int_equal(cases, 80);
 }
 
 /* What a data file cannot hold: no bytes at all, a NUL, bad UTF-8, a
@@ -754,6 +754,7 @@ static void print_exact(void **state)
 		 "  workers: 0\n"
 		 "  udp-io: auto\n"
 		 "  udp-max-payload: 1232\n"
+		 "  packet-cache: 16777216\n"
 		 "  tcp-max-clients: 4096\n"
 		 "  tcp-max-per-client: 64\n"
 		 "  tcp-idle-timeout: 90s\n"

@@ -39,6 +39,8 @@ static void fill(struct server_stats *st)
 	st->tcp_timeout = 403;
 	st->xfr_out = 500;
 	st->notify_in = 501;
+	st->cache_hits = 600;
+	st->cache_misses = 601;
 }
 
 static char *read_file(const char *path)
@@ -113,7 +115,7 @@ static void test_each(void **state)
 	struct visit v = { 0 };
 	server_stats_each(&st, on_counter, &v);
 	assert_int_equal(v.calls, SERVER_TRANSPORT_COUNT + SERVER_RCODE_SLOTS +
-				  SERVER_QT_COUNT + 6 + 4);
+				  SERVER_QT_COUNT + 6 + 4 + 2);
 	assert_int_equal(v.unlabeled, 6);
 	/* 100 + 101 + ... + 124 */
 	assert_int_equal(v.sum_rcodes, 25 * 100 + 24 * 25 / 2);
