@@ -695,6 +695,9 @@ static void round_trip(void **state)
 		round_trip_one(g.gl_pathv[i]);
 	globfree(&g);
 	round_trip_one("examples/anydnsd.yaml");
+	round_trip_one("examples/local.yaml");
+	round_trip_one("examples/replication/primary.yaml");
+	round_trip_one("examples/replication/pop.yaml");
 }
 
 /* conf_equal() sees a change in any single option. */
